@@ -1,0 +1,1 @@
+"""Pintu host: registry, policy, gateway and the operator CLI."""

@@ -1,0 +1,125 @@
+"""Stream framing for byte links (USB serial): COBS with a CRC-16, delimited by 0x00 on both sides.
+
+On the wire: 00 | COBS(frame | crc16(frame), big-endian) | 00. The leading 00 flushes whatever noise came before
+(boot messages, a half frame from an unplugged cable), so one bad stretch costs at most one frame. Over MQTT
+a payload is one frame and none of this applies."""
+
+from .errors import E_FRAME_CORRUPT, E_FRAME_CRC, E_FRAME_TOO_LONG, FramingError
+from .frame import MAX_FRAME
+
+# COBS adds one byte per 254, plus two for the CRC: anything longer before a delimiter is dropped unbuffered.
+MAX_ENCODED = MAX_FRAME + 2 + (MAX_FRAME + 2) // 254 + 1
+
+
+def _make_table():
+    table = []
+    for i in range(256):
+        crc = i << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
+        table.append(crc & 0xFFFF)
+    return tuple(table)
+
+
+_CRC_TABLE = _make_table()
+
+
+def crc16(data, crc=0xFFFF):
+    """CRC-16/CCITT, polynomial 0x1021, no final xor. The default start 0xFFFF (CCITT-FALSE) is what the
+    framing uses; the GM65/GM861 scanners use the same polynomial from 0 (pass crc=0)."""
+    for b in data:
+        crc = ((crc << 8) & 0xFFFF) ^ _CRC_TABLE[(crc >> 8) ^ b]
+    return crc
+
+
+def cobs_encode(data):
+    out = bytearray()
+    block = bytearray()
+    for b in data:
+        if b:
+            block.append(b)
+            if len(block) == 254:
+                out.append(255)
+                out.extend(block)
+                block = bytearray()
+        else:
+            out.append(len(block) + 1)
+            out.extend(block)
+            block = bytearray()
+    out.append(len(block) + 1)
+    out.extend(block)
+    return bytes(out)
+
+
+def cobs_decode(data):
+    out = bytearray()
+    pos = 0
+    end = len(data)
+    while pos < end:
+        code = data[pos]
+        if code == 0 or pos + code > end:
+            raise FramingError("broken COBS block", E_FRAME_CORRUPT)
+        block = data[pos + 1 : pos + code]
+        if 0 in block:
+            raise FramingError("zero inside a COBS block", E_FRAME_CORRUPT)
+        out.extend(block)
+        pos += code
+        if code < 255 and pos < end:
+            out.append(0)
+    return bytes(out)
+
+
+def encode_stream(frame):
+    """Wrap one frame for a byte stream."""
+    crc = crc16(frame)
+    return b"\x00" + cobs_encode(frame + bytes((crc >> 8, crc & 0xFF))) + b"\x00"
+
+
+class StreamDecoder:
+    """Bytes in, whole frames out. Resyncs at the next 0x00 after noise, truncation or an over-long frame.
+
+    feed() the bytes read; then call next_frame() until it returns None. It returns a frame (bytes, CRC checked,
+    still to be authenticated) or raises FramingError for one dropped stretch; call it again to go on.
+    Memory held: the fed-but-not-drained frames plus at most MAX_ENCODED bytes of a partial one."""
+
+    def __init__(self, max_encoded=MAX_ENCODED):
+        self._max = max_encoded
+        self._partial = bytearray()
+        self._overflow = False
+        self._ready = []  # encoded stretches between delimiters, or a FramingError to raise in turn
+
+    def feed(self, data):
+        start = 0
+        end = len(data)
+        while start < end:
+            zero = data.find(b"\x00", start)
+            stop = end if zero < 0 else zero
+            if not self._overflow:
+                if len(self._partial) + stop - start > self._max:
+                    self._partial = bytearray()
+                    self._overflow = True
+                else:
+                    self._partial.extend(data[start:stop])
+            if zero < 0:
+                return
+            if self._overflow:
+                self._ready.append(FramingError("frame longer than %d bytes" % self._max, E_FRAME_TOO_LONG))
+                self._overflow = False
+            elif self._partial:
+                self._ready.append(bytes(self._partial))
+                self._partial = bytearray()
+            start = zero + 1
+
+    def next_frame(self):
+        if not self._ready:
+            return None
+        item = self._ready.pop(0)
+        if isinstance(item, FramingError):
+            raise item
+        raw = cobs_decode(item)
+        if len(raw) < 3:
+            raise FramingError("frame too short", E_FRAME_CORRUPT)
+        frame = raw[:-2]
+        if crc16(frame) != (raw[-2] << 8) | raw[-1]:
+            raise FramingError("CRC mismatch", E_FRAME_CRC)
+        return frame

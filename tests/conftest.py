@@ -1,0 +1,72 @@
+"""Shared fixtures: external programs (node, mosquitto) and the real MicroPython runner."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+MICROPYTHON_RUNNER = ROOT / "tests" / "mpy" / "run.mjs"
+MICROPYTHON_PACKAGE = ROOT / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
+
+
+def require_program(name, install_hint):
+    """Path of an external program; outside CI a missing one skips the test, in CI (CI=true) it fails it."""
+    path = shutil.which(name)
+    if path:
+        return path
+    message = "%s not found: %s" % (name, install_hint)
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+class MicroPython:
+    """Runs code under the real MicroPython WebAssembly port (node + the npm package pinned in package.json).
+
+    mounts maps host folders to folders in MicroPython's filesystem; `paths` go on sys.path."""
+
+    def __init__(self, node):
+        self.node = node
+
+    def run(self, code, mounts=None, paths=("/lib",), timeout=120):
+        mounts = dict(mounts or {})
+        mounts.setdefault(str(ROOT / "protocol" / "pintu_protocol"), "/lib/pintu_protocol")
+        cmd = [self.node, str(MICROPYTHON_RUNNER)]
+        for src, dst in mounts.items():
+            cmd += ["--mount", "%s:%s" % (src, dst)]
+        for path in paths:
+            cmd += ["--path", path]
+        cmd += ["--exec", code]
+        return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def micropython():
+    node = require_program("node", "install Node.js 18+ (apt-get install nodejs), then run make test")
+    if not MICROPYTHON_PACKAGE.exists():
+        message = "MicroPython WebAssembly port missing: run 'npm ci' (make test does it)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return MicroPython(node)
+
+
+def run_portable_suite(micropython, modules, mounts=None):
+    """Run portable test modules (plain asserts) under MicroPython; returns (passed, failed, output)."""
+    mounts = dict(mounts or {})
+    mounts[str(ROOT / "tests" / "portable")] = "/t/tests/portable"
+    code = (
+        "open('/t/tests/__init__.py', 'w').close()\n"
+        "import sys\nsys.path.insert(0, '/t')\n"
+        "from tests.portable import run\n"
+        "if run.run(%r):\n    raise SystemExit(1)\n" % (list(modules),)
+    )
+    result = micropython.run(code, mounts=mounts, paths=("/lib",))
+    last = [line for line in result.stdout.splitlines() if line.endswith(" failed")]
+    assert last, "no result line from MicroPython:\n%s\n%s" % (result.stdout, result.stderr)
+    passed, failed = (int(part.split()[0]) for part in last[-1].split(", "))
+    return passed, failed, result.stdout + result.stderr
