@@ -6,9 +6,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Hypothesis budget: a fixed, small one by default so CI stays fast; PINTU_HYPOTHESIS=long for deeper runs.
+settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("long", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("PINTU_HYPOTHESIS", "ci"))
+
 MICROPYTHON_RUNNER = ROOT / "tests" / "mpy" / "run.mjs"
 MICROPYTHON_PACKAGE = ROOT / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
 

@@ -1,0 +1,40 @@
+# Two commands on a fresh Linux machine: `make demo` and `make test`. Both set up what they need first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench system-deps clean
+
+demo: $(VENV)/.installed
+	$(BIN)/pintu --help
+
+test: $(VENV)/.installed node_modules/.installed system-deps
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+bench: $(VENV)/.installed node_modules/.installed
+	$(BIN)/python bench/wire_size.py
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# The real MicroPython (WebAssembly port) the tests run the protocol and firmware on, pinned in package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# Mosquitto for the broker tests: installed from the distribution when missing and we may (root with apt).
+system-deps:
+	@command -v mosquitto >/dev/null 2>&1 || PATH="$$PATH:/usr/sbin" command -v mosquitto >/dev/null 2>&1 || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null; \
+	    else echo "note: mosquitto not installed; broker tests will skip (apt-get install mosquitto)"; fi; }
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis

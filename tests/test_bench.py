@@ -1,0 +1,26 @@
+"""Benchmarks run and end with one JSON line of figures (no timing is asserted here)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pintu_protocol as p
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _last_json(script, *args):
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_wire_size_prints_its_figures():
+    figures = _last_json("wire_size.py")
+    unit = p.Session("lobby-east-1", bytes(32), p.UNIT)
+    scan = unit.send(p.Scan(1042, "lobby-in", p.IN, b"PN1:" + b"K" * 86))
+    assert figures["scan_bytes"] == len(scan)
+    assert figures["scan_serial_bytes"] == len(p.encode_stream(scan))
+    assert figures["json_scan_bytes"] > 90 and figures["json_verdict_bytes"] > 0
