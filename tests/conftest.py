@@ -76,3 +76,13 @@ def run_portable_suite(micropython, modules, mounts=None):
     assert last, "no result line from MicroPython:\n%s\n%s" % (result.stdout, result.stderr)
     passed, failed = (int(part.split()[0]) for part in last[-1].split(", "))
     return passed, failed, result.stdout + result.stderr
+
+
+def pytest_collection_modifyitems(config, items):
+    """Hardware tests need a board: they run only with PINTU_PORT set (pytest -m hardware)."""
+    if os.environ.get("PINTU_PORT"):
+        return
+    skip = pytest.mark.skip(reason="needs an ESP32 board: set PINTU_PORT=/dev/ttyUSB0 and run pytest -m hardware")
+    for item in items:
+        if "hardware" in item.keywords:
+            item.add_marker(skip)
