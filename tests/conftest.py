@@ -20,8 +20,9 @@ MICROPYTHON_PACKAGE = ROOT / "node_modules" / "@micropython" / "micropython-weba
 
 
 def require_program(name, install_hint):
-    """Path of an external program; outside CI a missing one skips the test, in CI (CI=true) it fails it."""
-    path = shutil.which(name)
+    """Path of an external program; outside CI a missing one skips the test, in CI (CI=true) it fails it.
+    /usr/sbin is searched too: Debian puts mosquitto there, outside a normal user's PATH."""
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
     if path:
         return path
     message = "%s not found: %s" % (name, install_hint)
