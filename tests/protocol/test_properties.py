@@ -3,12 +3,12 @@
 import hashlib
 import hmac
 
-import pintu_protocol as p
 from hypothesis import given
 from hypothesis import strategies as st
+
+import pintu_protocol as p
 from pintu_protocol.messages import MAX_CODE, SCHEMAS
 from pintu_protocol.session import SENDS
-
 from tests.portable.common import pair
 
 KEY = bytes(range(0x20, 0x40))

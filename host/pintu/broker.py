@@ -1,0 +1,86 @@
+"""Mosquitto configuration for a Pintu site: listener, password file (hashed) and per-device ACL."""
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+
+from .mqtt_link import ROOT, down_topic, status_topic, up_topic
+
+HOST_USER = "pintu-host"
+PBKDF2_ITERATIONS = 101  # what mosquitto_passwd 2.x writes for its $7$ (PBKDF2-SHA512) hashes
+
+
+def passwd_line(user, password, salt=None):
+    """One mosquitto_passwd line: user:$7$iterations$salt$hash, PBKDF2-SHA512, as `mosquitto_passwd -b` writes."""
+    salt = salt or os.urandom(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, PBKDF2_ITERATIONS)
+    return "%s:$7$%d$%s$%s" % (
+        user, PBKDF2_ITERATIONS, base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
+    )
+
+
+def acl_text(devices):
+    """devices: iterable of (device_id, site_id). Each device may publish only its own up and status topics and
+    read only its own down topic; the host reads every up/status and writes every down."""
+    lines = [
+        "# Written by `pintu broker-config`. One block per device; the host may read all units and answer all.",
+        "user %s" % HOST_USER,
+        "topic read %s/+/+/up" % ROOT,
+        "topic read %s/+/+/status" % ROOT,
+        "topic write %s/+/+/down" % ROOT,
+        "",
+    ]
+    for device_id, site_id in devices:
+        lines += [
+            "user %s" % device_id,
+            "topic write %s" % up_topic(site_id, device_id),
+            "topic readwrite %s" % status_topic(site_id, device_id),
+            "topic read %s" % down_topic(site_id, device_id),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def mosquitto_conf(out_dir, port=1883, bind="0.0.0.0"):
+    out_dir = Path(out_dir).resolve()
+    return "\n".join([
+        "# Written by `pintu broker-config`. Start with: mosquitto -c %s" % (out_dir / "mosquitto.conf"),
+        "per_listener_settings false",
+        "listener %d %s" % (port, bind),
+        "allow_anonymous false",
+        "password_file %s" % (out_dir / "passwd"),
+        "acl_file %s" % (out_dir / "acl"),
+        # Queued QoS 1 frames for a host worker that is away survive a broker restart.
+        "persistence true",
+        "persistence_location %s/" % out_dir,
+        "autosave_interval 5",
+        "max_queued_messages 100000",
+        "",
+    ])
+
+
+def write_broker_config(out_dir, devices, host_password, port=1883, bind="0.0.0.0"):
+    """devices: iterable of (device_id, site_id, mqtt_password). Writes mosquitto.conf, passwd and acl, owner-only.
+
+    Mosquitto must be able to read them: run it as the same user, or chown the folder to mosquitto."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    devices = list(devices)
+    passwd = [passwd_line(HOST_USER, host_password)] + [passwd_line(d, pw) for d, _, pw in devices]
+    files = {
+        "mosquitto.conf": mosquitto_conf(out_dir, port, bind),
+        "passwd": "\n".join(passwd) + "\n",
+        "acl": acl_text((d, s) for d, s, _ in devices),
+    }
+    for name, text in files.items():
+        _write_private(out_dir / name, text)
+    return sorted(files)
+
+
+def _write_private(path, text):
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)

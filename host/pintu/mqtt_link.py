@@ -1,0 +1,129 @@
+"""The MQTT transport (paho-mqtt 2.x): one frame per payload, QoS 1, a shared subscription across host workers.
+
+Topics (docs/mqtt.md): pintu/<site>/<device>/up (unit -> host), pintu/<site>/<device>/down (host -> unit),
+pintu/<site>/<device>/status (retained "online"/"offline", the unit's last will)."""
+
+import logging
+import threading
+import uuid
+from urllib.parse import urlparse
+
+import paho.mqtt.client as mqtt
+
+import pintu_protocol as p
+
+log = logging.getLogger("pintu.mqtt")
+
+ROOT = "pintu"
+SHARE_GROUP = "pintu"
+QOS = 1
+MAX_STATUS = 16  # "online" / "offline": anything longer is ignored
+
+
+def up_topic(site, device):
+    return "%s/%s/%s/up" % (ROOT, site, device)
+
+
+def down_topic(site, device):
+    return "%s/%s/%s/down" % (ROOT, site, device)
+
+
+def status_topic(site, device):
+    return "%s/%s/%s/status" % (ROOT, site, device)
+
+
+def parse_topic(topic):
+    """(site, device, kind) of a pintu topic, or None for anything else."""
+    parts = topic.split("/")
+    if len(parts) != 4 or parts[0] != ROOT or parts[3] not in ("up", "status"):
+        return None
+    if not (p.valid_device_id(parts[1]) and p.valid_device_id(parts[2])):
+        return None
+    return parts[1], parts[2], parts[3]
+
+
+def parse_url(url):
+    """mqtt://[user[:password]@]host[:port] -> (host, port, user, password)."""
+    parsed = urlparse(url if "://" in url else "mqtt://" + url)
+    if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname:
+        raise ValueError("broker URL must look like mqtt://HOST:PORT, not %r" % url)
+    return parsed.hostname, parsed.port or 1883, parsed.username, parsed.password
+
+
+class MqttLink:
+    """Subscribes to every unit's up topic through a shared subscription, so several `pintu serve` workers split
+    the scans, and hands each payload to on_frame(frame, reply, origin) with origin = (site, device) from the topic.
+
+    The session is persistent (clean_session False, a stable client id): while this worker is away the broker
+    keeps the QoS 1 frames for it, and paho reconnects with backoff and resubscribes on every connect."""
+
+    def __init__(self, url, on_frame, username=None, password=None, client_id=None, on_status=None,
+                 keepalive=30):
+        self.host, self.port, url_user, url_password = parse_url(url)
+        self.on_frame = on_frame
+        self.on_status = on_status
+        self.keepalive = keepalive
+        self.connected = threading.Event()
+        self.connects = 0
+        client_id = client_id or "pintu-host-%s" % uuid.uuid4().hex[:8]
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, protocol=mqtt.MQTTv311
+        )
+        user = username or url_user
+        if user:
+            self.client.username_pw_set(user, password if password is not None else url_password)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.max_inflight_messages_set(100)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    def start(self, wait_s=10.0):
+        self.client.connect_async(self.host, self.port, keepalive=self.keepalive)
+        self.client.loop_start()
+        if wait_s and not self.connected.wait(wait_s):
+            log.warning("broker %s:%d not reachable yet; retrying in the background", self.host, self.port)
+        return self
+
+    def close(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def send(self, site, device, frame):
+        info = self.client.publish(down_topic(site, device), frame, qos=QOS)
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            log.error("broker refused the connection: %s", reason_code)
+            return
+        self.connects += 1
+        client.subscribe([
+            ("$share/%s/%s/+/+/up" % (SHARE_GROUP, ROOT), QOS),
+            ("%s/+/+/status" % ROOT, QOS),
+        ])
+        self.connected.set()
+        log.info("connected to %s:%d", self.host, self.port)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        self.connected.clear()
+        log.warning("disconnected from broker (%s); reconnecting", reason_code)
+
+    def _on_message(self, client, userdata, message):
+        origin = parse_topic(message.topic)
+        if origin is None:
+            return
+        site, device, kind = origin
+        payload = message.payload
+        if kind == "status":
+            if self.on_status and len(payload) <= MAX_STATUS:
+                self.on_status(site, device, payload.decode("ascii", "replace"))
+            return
+        if len(payload) > p.MAX_FRAME:
+            log.warning("oversize payload (%d bytes) on %s dropped", len(payload), message.topic)
+            return
+
+        def reply(frame, site=site, device=device):
+            return self.send(site, device, frame)
+
+        self.on_frame(bytes(payload), reply, (site, device))

@@ -1,0 +1,142 @@
+"""The MQTT transport against a real Mosquitto: shared subscription, replies, broker restart without loss."""
+
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from pintu.mqtt_link import MqttLink, down_topic, parse_topic, parse_url, up_topic
+from tests.mosquitto import Broker, free_port
+
+pytestmark = pytest.mark.mosquitto
+
+
+class Unit:
+    """A bare MQTT client playing a door unit: publishes QoS 1 to its up topic, collects its down topic."""
+
+    def __init__(self, broker_url, site, device):
+        host, port, _, _ = parse_url(broker_url)
+        self.site, self.device = site, device
+        self.down = []
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=device, clean_session=False)
+        self.client.on_message = lambda c, u, m: self.down.append(m.payload)
+        self.client.on_connect = lambda c, u, f, rc, pr: c.subscribe(down_topic(site, device), 1)
+        self.client.reconnect_delay_set(0.1, 1)
+        self.client.connect(host, port)
+        self.client.loop_start()
+
+    def publish(self, payload):
+        return self.client.publish(up_topic(self.site, self.device), payload, qos=1)
+
+    def close(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class Host:
+    def __init__(self):
+        self.frames = []
+        self.lock = threading.Lock()
+
+    def __call__(self, frame, reply, origin):
+        with self.lock:
+            self.frames.append((origin, frame))
+        reply(b"re:" + frame)
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture
+def broker(tmp_path):
+    port = free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n"
+                    % (port, tmp_path))
+    b = Broker(conf, port, tmp_path / "mosquitto.log").start()
+    yield b
+    b.stop()
+
+
+def test_topics():
+    assert parse_topic("pintu/kantor-bekasi/door-1/up") == ("kantor-bekasi", "door-1", "up")
+    assert parse_topic("pintu/site/door-1/down") is None
+    assert parse_topic("pintu/site/door 1/up") is None
+    assert parse_topic("other/site/door-1/up") is None
+    assert parse_url("mqtt://u:pw@10.0.0.2:1884") == ("10.0.0.2", 1884, "u", "pw")
+    with pytest.raises(ValueError):
+        parse_url("http://x")
+
+
+def test_round_trip_and_origin(broker):
+    host = Host()
+    link = MqttLink(broker.url, host, client_id="host-a").start()
+    unit = Unit(broker.url, "site-a", "door-1")
+    try:
+        time.sleep(0.3)
+        unit.publish(b"frame-1").wait_for_publish(5)
+        assert wait_for(lambda: unit.down == [b"re:frame-1"])
+        assert host.frames == [(("site-a", "door-1"), b"frame-1")]
+    finally:
+        unit.close()
+        link.close()
+
+
+def test_two_workers_share_the_scans(broker):
+    a, b = Host(), Host()
+    links = [MqttLink(broker.url, a, client_id="host-a").start(), MqttLink(broker.url, b, client_id="host-b").start()]
+    unit = Unit(broker.url, "site-a", "door-1")
+    try:
+        time.sleep(0.3)
+        for i in range(40):
+            unit.publish(b"f%d" % i).wait_for_publish(5)
+        assert wait_for(lambda: len(a.frames) + len(b.frames) == 40)
+        assert a.frames and b.frames  # both workers took a share, and no frame went to both
+        assert sorted(f for _, f in a.frames + b.frames) == sorted(b"f%d" % i for i in range(40))
+    finally:
+        unit.close()
+        for link in links:
+            link.close()
+
+
+def test_broker_restart_loses_nothing(broker):
+    host = Host()
+    link = MqttLink(broker.url, host, client_id="host-a").start()
+    unit = Unit(broker.url, "site-a", "door-1")
+    try:
+        time.sleep(0.3)
+        unit.publish(b"before").wait_for_publish(5)
+        assert wait_for(lambda: len(host.frames) == 1)
+        broker.restart()
+        assert wait_for(lambda: link.connected.is_set() and unit.client.is_connected(), 20)
+        time.sleep(0.3)
+        unit.publish(b"after").wait_for_publish(5)
+        assert wait_for(lambda: len(host.frames) == 2, 15)
+        assert [f for _, f in host.frames] == [b"before", b"after"]
+        assert link.connects >= 2
+    finally:
+        unit.close()
+        link.close()
+
+
+def test_frames_sent_while_the_host_is_away_are_delivered(broker):
+    host = Host()
+    link = MqttLink(broker.url, host, client_id="host-a").start()
+    time.sleep(0.3)
+    link.close()  # the worker goes away; its persistent session stays on the broker
+    unit = Unit(broker.url, "site-a", "door-1")
+    try:
+        for i in range(5):
+            unit.publish(b"away%d" % i).wait_for_publish(5)
+        again = MqttLink(broker.url, host, client_id="host-a").start()
+        assert wait_for(lambda: len(host.frames) == 5, 15)
+        again.close()
+    finally:
+        unit.close()
