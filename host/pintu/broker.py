@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import os
+import pwd
 from pathlib import Path
 
 from .mqtt_link import ROOT, down_topic, status_topic, up_topic
@@ -42,10 +43,12 @@ def acl_text(devices):
     return "\n".join(lines)
 
 
-def mosquitto_conf(out_dir, port=1883, bind="0.0.0.0"):
+def mosquitto_conf(out_dir, port=1883, bind="0.0.0.0", run_as="mosquitto"):
     out_dir = Path(out_dir).resolve()
     return "\n".join([
         "# Written by `pintu broker-config`. Start with: mosquitto -c %s" % (out_dir / "mosquitto.conf"),
+        # Started as root, mosquitto switches to this user, who owns (and alone can read) these files.
+        "user %s" % run_as,
         "per_listener_settings false",
         "listener %d %s" % (port, bind),
         "allow_anonymous false",
@@ -60,27 +63,36 @@ def mosquitto_conf(out_dir, port=1883, bind="0.0.0.0"):
     ])
 
 
-def write_broker_config(out_dir, devices, host_password, port=1883, bind="0.0.0.0"):
-    """devices: iterable of (device_id, site_id, mqtt_password). Writes mosquitto.conf, passwd and acl, owner-only.
-
-    Mosquitto must be able to read them: run it as the same user, or chown the folder to mosquitto."""
+def write_broker_config(out_dir, devices, host_password, port=1883, bind="0.0.0.0", run_as=None):
+    """devices: iterable of (device_id, site_id, mqtt_password). Writes mosquitto.conf, passwd and acl, readable by
+    their owner only. run_as: the user mosquitto runs as (default: whoever runs this); when that is another user,
+    the folder and files are given to them (which needs root)."""
+    run_as = run_as or pwd.getpwuid(os.getuid()).pw_name
+    try:
+        owner = pwd.getpwnam(run_as)
+    except KeyError:
+        raise ValueError("no user %r on this machine" % run_as) from None
     out_dir = Path(out_dir)
     out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     devices = list(devices)
     passwd = [passwd_line(HOST_USER, host_password)] + [passwd_line(d, pw) for d, _, pw in devices]
     files = {
-        "mosquitto.conf": mosquitto_conf(out_dir, port, bind),
+        "mosquitto.conf": mosquitto_conf(out_dir, port, bind, run_as),
         "passwd": "\n".join(passwd) + "\n",
         "acl": acl_text((d, s) for d, s, _ in devices),
     }
     for name, text in files.items():
-        _write_private(out_dir / name, text)
+        _write_private(out_dir / name, text, owner)
+    if owner.pw_uid != os.getuid():
+        os.chown(out_dir, owner.pw_uid, owner.pw_gid)
     return sorted(files)
 
 
-def _write_private(path, text):
+def _write_private(path, text, owner):
     tmp = path.with_suffix(path.suffix + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
+    if owner.pw_uid != os.getuid():
+        os.chown(tmp, owner.pw_uid, owner.pw_gid)
     os.replace(tmp, path)

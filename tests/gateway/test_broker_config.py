@@ -1,0 +1,99 @@
+"""`pintu broker-config` output run by a real Mosquitto: hashed logins and per-device ACLs actually enforced."""
+
+import stat
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from pintu.broker import HOST_USER, write_broker_config
+from pintu.mqtt_link import down_topic, up_topic
+from tests.mosquitto import Broker, free_port
+
+pytestmark = pytest.mark.mosquitto
+
+DEVICES = [("door-1", "site-a", "pw-door-1"), ("door-2", "site-a", "pw-door-2")]
+
+
+def client(port, user, password, on_message=None, subscribe=()):
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=user + "-test")
+    c.username_pw_set(user, password)
+    result = {}
+
+    def on_connect(cl, u, flags, rc, props):
+        result["rc"] = rc
+        for topic in subscribe:
+            cl.subscribe(topic, 1)
+
+    c.on_connect = on_connect
+    if on_message:
+        c.on_message = on_message
+    c.connect("127.0.0.1", port)
+    c.loop_start()
+    deadline = time.monotonic() + 5
+    while "rc" not in result and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return c, result.get("rc")
+
+
+@pytest.fixture
+def broker(tmp_path):
+    port = free_port()
+    write_broker_config(tmp_path / "broker", DEVICES, "host-secret", port=port, bind="127.0.0.1")
+    b = Broker(tmp_path / "broker" / "mosquitto.conf", port, tmp_path / "mosquitto.log").start()
+    yield b
+    b.stop()
+
+
+def test_files_are_owner_only_and_passwords_hashed(tmp_path):
+    names = write_broker_config(tmp_path / "b", DEVICES, "host-secret", port=1883)
+    assert names == ["acl", "mosquitto.conf", "passwd"]
+    for name in names:
+        assert stat.S_IMODE((tmp_path / "b" / name).stat().st_mode) == 0o600
+    text = (tmp_path / "b" / "passwd").read_text()
+    assert "pw-door-1" not in text and "host-secret" not in text
+    assert text.count("$7$101$") == 3
+
+
+def test_acl_confines_each_device_to_its_own_topics(broker):
+    seen = []
+    host, rc = client(broker.port, HOST_USER, "host-secret", lambda c, u, m: seen.append((m.topic, m.payload)),
+                      subscribe=["pintu/+/+/up"])
+    assert rc == 0
+    door1, rc = client(broker.port, "door-1", "pw-door-1")
+    assert rc == 0
+    time.sleep(0.3)
+    door1.publish(up_topic("site-a", "door-1"), b"mine", qos=1).wait_for_publish(5)
+    door1.publish(up_topic("site-a", "door-2"), b"spoofed", qos=1).wait_for_publish(5)
+    door1.publish(up_topic("site-b", "door-1"), b"other-site", qos=1).wait_for_publish(5)
+    time.sleep(0.5)
+    assert seen == [(up_topic("site-a", "door-1"), b"mine")]
+
+    # door-1 cannot read door-2's downlink; the host can write it.
+    snooped = []
+    spy, _ = client(broker.port, "door-1", "pw-door-1", lambda c, u, m: snooped.append(m.payload),
+                    subscribe=[down_topic("site-a", "door-2")])
+    door2_got = []
+    door2, _ = client(broker.port, "door-2", "pw-door-2", lambda c, u, m: door2_got.append(m.payload),
+                      subscribe=[down_topic("site-a", "door-2")])
+    time.sleep(0.3)
+    host.publish(down_topic("site-a", "door-2"), b"verdict", qos=1).wait_for_publish(5)
+    time.sleep(0.5)
+    assert door2_got == [b"verdict"]
+    assert snooped == []
+    for c in (host, door1, spy, door2):
+        c.disconnect()
+        c.loop_stop()
+
+
+def test_wrong_password_and_no_credentials_are_refused(broker):
+    _, rc = client(broker.port, "door-1", "wrong")
+    assert rc is not None and rc.is_failure
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    refused = []
+    c.on_connect = lambda cl, u, f, rc, p: refused.append(rc.is_failure)
+    c.connect("127.0.0.1", broker.port)
+    c.loop_start()
+    time.sleep(0.5)
+    c.loop_stop()
+    assert refused == [True]
