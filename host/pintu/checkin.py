@@ -1,0 +1,269 @@
+"""Deciding a scan or a guard's manual entry and recording it: one transaction for decision, visit and event.
+
+This is the library API the CLI (`pintu check`, `pintu admit`) and the gateway call. The transaction is taken at
+once (BEGIN IMMEDIATE), so two doors of one site deciding at the same moment are serialised and capacity holds.
+If storage fails the decision fails closed: INVALID with reason R_HOST_FAULT, and nothing opens.
+"""
+
+import sqlite3
+import time
+from collections import namedtuple
+
+from pintu_protocol.messages import IN, OUT
+from pintu_protocol.verdicts import (
+    INVALID,
+    R_HOST_FAULT,
+    R_NOT_YET_VALID,
+    R_OK,
+    R_REVOKED,
+    R_UNKNOWN,
+    R_WRONG_DOOR,
+    reason_name,
+    verdict_name,
+)
+
+from . import codes, policy
+from .errors import PintuError
+from .nik import normalise_nik
+from .times import day_number, local_date
+
+_DecisionBase = namedtuple(
+    "_DecisionBase",
+    ("verdict", "reason", "site", "occupancy", "capacity", "referral", "person_id", "door", "event_id", "flagged"),
+)
+
+
+class Decision(_DecisionBase):
+    """One decision. referral: what the door shows with the colour (the clinic for RED). event_id is None when
+    nothing was recorded (dry run, host fault)."""
+
+    __slots__ = ()
+
+    @property
+    def admitted(self):
+        return policy.admitted(self.verdict)
+
+    @property
+    def verdict_name(self):
+        return verdict_name(self.verdict)
+
+    @property
+    def reason_name(self):
+        return reason_name(self.reason)
+
+    def to_dict(self):
+        return {
+            "verdict": self.verdict_name,
+            "reason": self.reason_name,
+            "site": self.site,
+            "occupancy": self.occupancy,
+            "capacity": self.capacity,
+            "referral": self.referral,
+            "person": self.person_id,
+            "door": self.door,
+            "admitted": self.admitted,
+            "event": self.event_id,
+        }
+
+
+def host_fault(door=None):
+    return Decision(INVALID, R_HOST_FAULT, None, None, None, policy.SHOW[INVALID], None, door, None, False)
+
+
+def person_state(store, person_row):
+    return policy.PersonState(
+        person_row["role"],
+        tuple(store.dose_dates(person_row["id"])),
+        person_row["status"],
+        person_row["status_since"],
+        person_row["status_until"],
+    )
+
+
+def site_state(site_row, inside):
+    return policy.SiteState(
+        site_row["policy"], site_row["capacity"], inside, bool(site_row["yellow_admits"]), site_row["referral"]
+    )
+
+
+def _from_event(row):
+    return Decision(
+        row["verdict"],
+        row["reason"],
+        row["site_id"],
+        row["occupancy"],
+        row["capacity"],
+        row["shown"],
+        row["person_id"],
+        row["door_id"],
+        row["id"],
+        bool(row["flagged"]),
+    )
+
+
+def _resolve(store, reading, today):
+    """Reading -> (person id or None, PersonState or None, refusal reason or None)."""
+    if reading.reason != R_OK:
+        return None, None, reading.reason
+    if reading.person_state is not None:
+        return None, reading.person_state, None
+    cred = store.get_credential(reading.cred_id)
+    if cred is None:
+        return None, None, R_UNKNOWN
+    if cred["revoked"] is not None:
+        return cred["person_id"], None, R_REVOKED
+    if reading.issue_day > day_number(today) + 1:  # a day of slack for clocks around midnight
+        return cred["person_id"], None, R_NOT_YET_VALID
+    person = store.get_person(cred["person_id"])
+    if person is None:
+        return None, None, R_UNKNOWN
+    return person["id"], person_state(store, person), None
+
+
+def _decide_at_site(
+    store,
+    site_row,
+    person_id,
+    state,
+    refusal,
+    direction,
+    at,
+    how,
+    door_id=None,
+    device_id=None,
+    operator=None,
+    queued=False,
+):
+    """The locked part: close stale visits, decide, apply, record. Runs inside store.write()."""
+    site_id = site_row["id"]
+    today = local_date(at)
+    store.close_stale_visits(site_id, at - site_row["max_stay_s"], site_row["max_stay_s"])
+    inside = store.count_inside(site_id)
+    visit = store.find_open_visit(person_id, site_id) if person_id is not None else None
+    if refusal is not None:
+        outcome = policy.refuse_code(refusal)
+    else:
+        outcome = policy.decide(state, site_state(site_row, inside), direction, today, visit is not None)
+    if outcome.admit and visit is None and not queued:
+        # A queued (offline) scan is recorded, never admitted after the fact: the door did not open then.
+        store.open_visit(person_id, site_id, state.role, int(at), how, door_id, operator)
+    elif outcome.check_out and visit is not None:
+        store.close_visit(visit["id"], site_id, int(at), how, door_id)
+    occupancy = store.count_inside(site_id)
+    event_id = store.insert_event(
+        at,
+        site_id,
+        door_id,
+        device_id,
+        outcome.verdict,
+        outcome.reason,
+        person_id,
+        how,
+        operator,
+        outcome.alert,
+        occupancy,
+        site_row["capacity"],
+        outcome.show,
+        queued,
+    )
+    return Decision(
+        outcome.verdict,
+        outcome.reason,
+        site_id,
+        occupancy,
+        site_row["capacity"],
+        outcome.show,
+        person_id,
+        door_id,
+        event_id,
+        outcome.alert,
+    )
+
+
+def decide_scan(data, code, door=None, device=None, direction=IN, at=None, scan_ref=None, queued=False, dry_run=False):
+    """Decide a scanned code exactly as a door unit would get it decided, and record it.
+
+    door or device: where the scan happened (a device is looked up to its door). direction: IN or OUT as the
+    unit reports it (a one-way door overrides it). at: the scan's time (epoch seconds; default now) — a queued
+    scan replayed later keeps its original time and is recorded but never opens a visit. scan_ref: the unit's
+    scan number; the same (device or door, scan_ref) again returns the stored decision and counts nothing twice.
+    dry_run: decide, then roll everything back. Storage failures return INVALID/R_HOST_FAULT.
+    Raises PintuError only for a door id that does not exist (an operator typo, not a scan)."""
+    if door is None and device is None:
+        raise PintuError("a scan needs a door or a device")
+    at = time.time() if at is None else at
+    store = data.store
+    try:
+        reading = codes.read_code(data, code, at)  # the signature check runs before the lock is taken
+        with store.write(rollback=dry_run):
+            source = ("device:" + device) if device is not None else ("door:" + door)
+            if scan_ref is not None:
+                row = store.find_scan(source, scan_ref)
+                if row is not None:
+                    return _from_event(row)
+            if device is not None:
+                device_row = store.get_device(device)
+                door = device_row["door_id"] if device_row is not None else None
+            if door is None:
+                decision = _unbound_device(store, device, at, queued)
+            else:
+                door_row = store.get_door(door)
+                if door_row is None:
+                    raise PintuError("unknown door %r" % door)
+                site_row = store.get_site(door_row["site_id"])
+                person_id, state, refusal = _resolve(store, reading, local_date(at))
+                direction = policy.effective_direction(door_row["direction"], direction)
+                decision = _decide_at_site(
+                    store, site_row, person_id, state, refusal, direction, at, "door", door, device, queued=queued
+                )
+            if scan_ref is not None and not dry_run:
+                store.insert_scan(source, scan_ref, decision.event_id, int(at))
+    except sqlite3.Error:
+        return host_fault(door)
+    return decision._replace(event_id=None) if dry_run else decision
+
+
+def _unbound_device(store, device, at, queued):
+    """A unit not (or no longer) bound to a door: refused, and recorded against the device alone."""
+    shown = policy.SHOW[INVALID]
+    event_id = store.insert_event(
+        at, None, None, device, INVALID, R_WRONG_DOOR, None, "door", None, False, None, None, shown, queued
+    )
+    return Decision(INVALID, R_WRONG_DOOR, None, None, None, shown, None, None, event_id, False)
+
+
+def check(data, door, code, direction=None, at=None, dry_run=False):
+    """`pintu check`: decide a code at a door. direction None: the door's own (a two-way door means entry)."""
+    door_row = data.store.get_door(door)
+    if door_row is None:
+        raise PintuError("unknown door %r" % door)
+    return decide_scan(data, code, door=door, direction=OUT if direction == "out" else IN, at=at, dry_run=dry_run)
+
+
+def admit(data, site, nik, operator=None, at=None, dry_run=False):
+    """A guard's manual entry for someone without a phone: the same policy, recorded as manual."""
+    nik_hash = data.nik.hash(normalise_nik(nik))
+    at = time.time() if at is None else at
+    store = data.store
+    site_row = store.get_site(site)
+    if site_row is None:
+        raise PintuError("unknown site %r" % site)
+    try:
+        with store.write(rollback=dry_run):
+            person = store.find_person(nik_hash)
+            if person is None:
+                raise PintuError("no person with that NIK (add them with `pintu person add`)")
+            decision = _decide_at_site(
+                store,
+                site_row,
+                person["id"],
+                person_state(store, person),
+                None,
+                IN,
+                at,
+                "manual",
+                operator=operator,
+            )
+    except sqlite3.Error:
+        return host_fault()
+    return decision._replace(event_id=None) if dry_run else decision

@@ -1,0 +1,578 @@
+"""The operator's command line, `pintu`: thin click commands over the library; errors become one line and exit 2.
+
+Exit codes: 0 done (for check/admit: admitted), 2 bad input (unknown site, malformed NIK, bad date...),
+3 refused (check/admit), 1 storage failure.
+"""
+
+import json
+import sqlite3
+import sys
+import time
+
+import click
+
+from . import cards, checkin, events, occupancy, registry, trace
+from .datadir import DataDir
+from .errors import PintuError
+from .policy import DIRECTIONS, PROFILES, ROLES, STATUSES
+from .store import DEFAULT_DATA
+from .times import parse_time
+
+EXIT_BAD_INPUT = 2
+EXIT_REFUSED = 3
+EXIT_STORAGE = 1
+MAX_BAD_ROWS_SHOWN = 20
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
+
+class PintuGroup(click.Group):
+    """The one place where errors turn into a one-line message on stderr and an exit code: library errors
+    (PintuError), storage errors, and click's own usage errors (which would otherwise print three lines)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name or "pintu", complete_var, standalone_mode=False, **extra)
+        except _NO_ARGS_IS_HELP as exc:  # `pintu` or `pintu site` alone: show the help, as click would
+            click.echo(exc.ctx.get_help(), err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except click.UsageError as exc:
+            hint = " (see %s --help)" % exc.ctx.command_path if exc.ctx is not None else ""
+            click.echo("pintu: %s%s" % (exc.format_message(), hint), err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except click.ClickException as exc:
+            click.echo("pintu: %s" % exc.format_message(), err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("pintu: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except PintuError as exc:
+            click.echo("pintu: %s" % exc, err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+        except sqlite3.Error as exc:
+            click.echo("pintu: storage error: %s" % exc, err=True)
+            ctx.exit(EXIT_STORAGE)
+
+
+class DefaultGroup(click.Group):
+    """A group that runs `default` when the first word is not one of its commands: `pintu card NIK ...`
+    issues a card, `pintu card revoke NIK` revokes."""
+
+    default = None
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)
+
+
+def _data(ctx):
+    root = ctx.find_root()
+    data = root.meta.get("pintu.data")
+    if data is None:
+        data = DataDir(root.obj)
+        root.meta["pintu.data"] = data
+        root.call_on_close(data.close)
+    return data
+
+
+def _emit(as_json, obj, human):
+    if as_json:
+        click.echo(json.dumps(obj, ensure_ascii=False))
+    else:
+        human(obj)
+
+
+def _table(rows, columns):
+    """rows: dicts; columns: (key, heading). Prints an aligned table, or '(none)'."""
+    if not rows:
+        click.echo("(none)")
+        return
+    cells = [[heading for _, heading in columns]]
+    for row in rows:
+        cells.append(["" if row.get(key) is None else str(row.get(key)) for key, _ in columns])
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    for line in cells:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+
+
+def _pairs(obj, keys=None):
+    for key in keys or obj:
+        value = obj[key]
+        click.echo("%-14s %s" % (key + ":", "" if value is None else value))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+
+
+@click.group(cls=PintuGroup)
+@click.option(
+    "--data",
+    "data_dir",
+    envvar="PINTU_DATA",
+    default=DEFAULT_DATA,
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Data directory (env PINTU_DATA).",
+)
+@click.version_option(package_name="pintu")
+@click.pass_context
+def main(ctx, data_dir):
+    """Pintu host: vaccination registry, site policy, occupancy and door check-in."""
+    ctx.obj = data_dir
+
+
+@main.command()
+@click.pass_context
+def init(ctx):
+    """Create the data directory: database and secret keys, owner-only."""
+    data, created = DataDir.init(ctx.obj)
+    data.close()
+    click.echo(("initialised %s" if created else "%s is already initialised") % ctx.obj)
+
+
+# -- sites
+
+site_options = [
+    click.option("--name"),
+    click.option("--capacity", type=int),
+    click.option("--policy", "policy_name", type=click.Choice(tuple(PROFILES))),
+    click.option("--referral", help="Referral clinic shown on RED, e.g. 'Puskesmas Karang Kitri'."),
+    click.option("--max-stay", help="Automatic check-out after this long, e.g. 8h."),
+    click.option(
+        "--yellow-admits/--no-yellow-admits",
+        default=None,
+        help="Whether YELLOW admits once a guard checks (default yes); if not, YELLOW becomes RED.",
+    ),
+]
+
+
+def _site_options(func):
+    for option in reversed(site_options):
+        func = option(func)
+    return func
+
+
+SITE_COLUMNS = (
+    ("site", "SITE"),
+    ("name", "NAME"),
+    ("capacity", "CAPACITY"),
+    ("policy", "POLICY"),
+    ("max_stay", "MAX STAY"),
+    ("yellow_admits", "YELLOW ADMITS"),
+    ("referral", "REFERRAL"),
+)
+
+
+@main.group()
+def site():
+    """Sites: offices, service halls, clinics."""
+
+
+@site.command("add")
+@click.argument("site_id", metavar="ID")
+@_site_options
+@json_option
+@click.pass_context
+def site_add(ctx, site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, as_json):
+    """Add a site (--name and --capacity are required)."""
+    if name is None or capacity is None:
+        raise PintuError("site add needs --name and --capacity")
+    result = registry.add_site(
+        _data(ctx),
+        site_id,
+        name,
+        capacity,
+        policy_name or "dose1",
+        referral or "",
+        max_stay or "8h",
+        True if yellow_admits is None else yellow_admits,
+    )
+    _emit(as_json, result, _pairs)
+
+
+@site.command("set")
+@click.argument("site_id", metavar="ID")
+@_site_options
+@json_option
+@click.pass_context
+def site_set(ctx, site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, as_json):
+    """Change a site's settings."""
+    result = registry.set_site(_data(ctx), site_id, name, capacity, policy_name, referral, max_stay, yellow_admits)
+    _emit(as_json, result, _pairs)
+
+
+@site.command("list")
+@json_option
+@click.pass_context
+def site_list(ctx, as_json):
+    """List sites."""
+    _emit(as_json, registry.list_sites(_data(ctx)), lambda rows: _table(rows, SITE_COLUMNS))
+
+
+@site.command("show")
+@click.argument("site_id", metavar="ID")
+@json_option
+@click.pass_context
+def site_show(ctx, site_id, as_json):
+    """Show one site and its doors."""
+
+    def human(obj):
+        _pairs(obj, [key for key in obj if key != "doors"])
+        click.echo("doors:")
+        _table(obj["doors"], (("door", "DOOR"), ("direction", "DIRECTION")))
+
+    _emit(as_json, registry.show_site(_data(ctx), site_id), human)
+
+
+# -- doors and devices
+
+
+@main.group()
+def door():
+    """Doors of a site (entry, exit or both)."""
+
+
+@door.command("add")
+@click.argument("door_id", metavar="ID")
+@click.option("--site", "site_id", required=True)
+@click.option("--direction", required=True, type=click.Choice(DIRECTIONS))
+@json_option
+@click.pass_context
+def door_add(ctx, door_id, site_id, direction, as_json):
+    """Add a door to a site."""
+    _emit(as_json, registry.add_door(_data(ctx), door_id, site_id, direction), _pairs)
+
+
+@door.command("list")
+@click.option("--site", "site_id")
+@json_option
+@click.pass_context
+def door_list(ctx, site_id, as_json):
+    """List doors."""
+    rows = registry.list_doors(_data(ctx), site_id)
+    _emit(as_json, rows, lambda r: _table(r, (("door", "DOOR"), ("site", "SITE"), ("direction", "DIRECTION"))))
+
+
+@main.group()
+def device():
+    """Door units, each with its own secret key."""
+
+
+@device.command("add")
+@click.argument("device_id", metavar="ID")
+@click.option("--door", "door_id", help="The door this unit is mounted at.")
+@json_option
+@click.pass_context
+def device_add(ctx, device_id, door_id, as_json):
+    """Register a door unit; prints its new secret key (hex) once."""
+    result, key = registry.add_device(_data(ctx), device_id, door_id)
+    result["key"] = key.hex()
+    _emit(as_json, result, _pairs)
+
+
+@device.command("list")
+@json_option
+@click.pass_context
+def device_list(ctx, as_json):
+    """List door units."""
+    columns = (("device", "DEVICE"), ("door", "DOOR"), ("last_seen", "LAST SEEN"), ("firmware", "FIRMWARE"))
+    _emit(as_json, registry.list_devices(_data(ctx)), lambda rows: _table(rows, columns))
+
+
+@device.command("revoke")
+@click.argument("device_id", metavar="ID")
+@json_option
+@click.pass_context
+def device_revoke(ctx, device_id, as_json):
+    """Revoke a lost or stolen unit: its frames are refused."""
+    _emit(as_json, registry.revoke_device(_data(ctx), device_id), _pairs)
+
+
+# -- persons
+
+
+def _person_human(obj):
+    _pairs(obj, ("person", "name", "role", "status", "status_since", "status_until", "cards"))
+    click.echo("doses:")
+    _table(obj["doses"], (("number", "#"), ("date", "DATE"), ("vaccine", "VACCINE")))
+
+
+@main.group()
+def person():
+    """Persons, their doses and health status (looked up by NIK)."""
+
+
+@person.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--skip-bad", is_flag=True, help="Import the good rows even if some rows are bad.")
+@json_option
+@click.pass_context
+def person_import(ctx, file, skip_bad, as_json):
+    """Import persons from CSV: nik,name,role,dose1,dose2,dose3,status,status_until (dates ISO).
+    A file with bad rows imports nothing unless --skip-bad."""
+    data = _data(ctx)
+    rows, total = registry.read_import_file(file)
+    with click.progressbar(length=total, label="checking rows", file=sys.stderr) as bar:
+        try:
+            report = registry.import_persons(data, rows, skip_bad=skip_bad, progress=bar.update)
+        except PintuError as exc:
+            report = getattr(exc, "report", None)
+            if report is not None:
+                bar.render_finish()
+                _show_bad_rows(report.bad)
+            raise
+    if report.bad:
+        _show_bad_rows(report.bad, "skipped ")
+    result = {
+        "rows": report.rows,
+        "imported": report.imported,
+        "bad": [{"line": line, "error": error} for line, error in report.bad],
+    }
+    _emit(as_json, result, lambda r: click.echo("imported %d of %d rows" % (r["imported"], r["rows"])))
+
+
+def _show_bad_rows(bad, prefix=""):
+    for line, error in bad[:MAX_BAD_ROWS_SHOWN]:
+        click.echo("%sline %d: %s" % (prefix, line, error), err=True)
+    if len(bad) > MAX_BAD_ROWS_SHOWN:
+        click.echo("... and %d more bad rows" % (len(bad) - MAX_BAD_ROWS_SHOWN), err=True)
+
+
+@person.command("add")
+@click.option("--nik", required=True)
+@click.option("--name", default="")
+@click.option("--role", default="visitor", show_default=True, type=click.Choice(ROLES))
+@json_option
+@click.pass_context
+def person_add(ctx, nik, name, role, as_json):
+    """Add a person."""
+    _emit(as_json, registry.add_person(_data(ctx), nik, name, role), _person_human)
+
+
+@person.command("dose")
+@click.argument("nik")
+@click.option("--date", "day", required=True, help="ISO date, e.g. 2021-08-17.")
+@click.option("--vaccine", default="")
+@json_option
+@click.pass_context
+def person_dose(ctx, nik, day, vaccine, as_json):
+    """Record the person's next vaccine dose."""
+    _emit(as_json, registry.add_dose(_data(ctx), nik, day, vaccine), _person_human)
+
+
+@person.command("status")
+@click.argument("nik")
+@click.argument("status", type=click.Choice(STATUSES))
+@click.option("--until", help="Last day (ISO) the status applies; default: until set to clear.")
+@json_option
+@click.pass_context
+def person_status(ctx, nik, status, until, as_json):
+    """Set health status: positive or contact is refused (BLACK) from today until --until."""
+    _emit(as_json, registry.set_status(_data(ctx), nik, status, until), _person_human)
+
+
+@person.command("show")
+@click.argument("nik")
+@json_option
+@click.pass_context
+def person_show(ctx, nik, as_json):
+    """Show a person, found by NIK."""
+    _emit(as_json, registry.show_person(_data(ctx), nik), _person_human)
+
+
+# -- cards
+
+
+@main.group(cls=DefaultGroup)
+def card():
+    """Issue a printable card: pintu card NIK --site SITE --out FILE.png|.svg; revoke: pintu card revoke NIK."""
+
+
+DefaultGroup.default = "issue"
+
+
+@card.command("issue")
+@click.argument("nik")
+@click.option("--site", "site_id", required=True, help="Site whose name is printed on the card.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Card file: .png or .svg.")
+@json_option
+@click.pass_context
+def card_issue(ctx, nik, site_id, out, as_json):
+    """Issue a card; prints the code's text on stdout."""
+    result = cards.issue_card(_data(ctx), nik, site_id, out)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    click.echo(result["code"])
+    if out:
+        click.echo("card written to %s" % out, err=True)
+
+
+@card.command("revoke")
+@click.argument("nik")
+@json_option
+@click.pass_context
+def card_revoke(ctx, nik, as_json):
+    """Revoke all of the person's cards: they scan INVALID."""
+    result = cards.revoke_cards(_data(ctx), nik)
+    _emit(as_json, result, lambda r: click.echo("revoked %d card(s)" % r["revoked"]))
+
+
+# -- decisions
+
+
+def _decision_human(decision):
+    line = "%-7s %s (%s)" % (decision["verdict"], _meaning(decision["verdict"]), decision["reason"])
+    if decision["site"] is not None:
+        line += "  site %s %s/%s" % (decision["site"], decision["occupancy"], decision["capacity"])
+    click.echo(line)
+    if decision["referral"]:
+        click.echo("        %s" % decision["referral"])
+
+
+def _meaning(name):
+    from pintu_protocol.verdicts import VERDICTS
+
+    for entry in VERDICTS.values():
+        if entry[0] == name:
+            return entry[1]
+    return ""
+
+
+def _finish_decision(ctx, decision, as_json):
+    _emit(as_json, decision.to_dict(), _decision_human)
+    if not decision.admitted:
+        ctx.exit(EXIT_REFUSED)
+
+
+@main.command()
+@click.option("--door", "door_id", required=True)
+@click.argument("code")
+@click.option("--direction", type=click.Choice(("in", "out")), help="For a two-way door (default in).")
+@click.option("--dry-run", is_flag=True, help="Decide but record nothing.")
+@click.option("--at", "at_text", help="Decide as at this ISO date/time (default now).")
+@json_option
+@click.pass_context
+def check(ctx, door_id, code, direction, dry_run, at_text, as_json):
+    """Decide a scanned CODE (or - to read it from stdin) exactly as a door unit would.
+    Exit 0 if admitted, 3 if refused."""
+    if code == "-":
+        code = sys.stdin.read()
+    at = None if at_text is None else parse_time(at_text, time.time())
+    decision = checkin.check(_data(ctx), door_id, code, direction=direction, dry_run=dry_run, at=at)
+    _finish_decision(ctx, decision, as_json)
+
+
+@main.command()
+@click.option("--site", "site_id", required=True)
+@click.argument("nik")
+@click.option("--operator", help="Who let the person in.")
+@json_option
+@click.pass_context
+def admit(ctx, site_id, nik, operator, as_json):
+    """A guard's manual entry for someone without a phone: same policy, recorded as manual.
+    Exit 0 if admitted, 3 if refused."""
+    decision = checkin.admit(_data(ctx), site_id, nik, operator=operator)
+    _finish_decision(ctx, decision, as_json)
+
+
+@main.command("occupancy")
+@click.argument("site_id", metavar="[SITE]", required=False)
+@json_option
+@click.pass_context
+def occupancy_cmd(ctx, site_id, as_json):
+    """Who is inside now, by role."""
+    rows = occupancy.occupancy(_data(ctx), site_id)
+    columns = (
+        ("site", "SITE"),
+        ("inside", "INSIDE"),
+        ("capacity", "CAPACITY"),
+        ("free", "FREE"),
+        ("employees", "EMPLOYEES"),
+        ("visitors", "VISITORS"),
+        ("name", "NAME"),
+    )
+    _emit(as_json, rows, lambda r: _table(r, columns))
+
+
+@main.command("events")
+@click.option("--site", "site_id")
+@click.option("--since", help="ISO date or time, or a duration back from now (e.g. 2h).")
+@click.option("--verdict", help="GREEN, YELLOW, RED, BLACK, FULL, INVALID or EXIT.")
+@click.option("--limit", default=50, show_default=True, type=int)
+@json_option
+@click.pass_context
+def events_cmd(ctx, site_id, since, verdict, limit, as_json):
+    """The decision record, newest first. Flagged (!) rows are BLACK alerts for the guard."""
+    rows = events.list_events(_data(ctx), site_id, since, verdict, limit)
+
+    def human(rows):
+        for row in rows:
+            row["flag"] = "!" if row["flagged"] else ""
+        _table(
+            rows,
+            (
+                ("time", "TIME"),
+                ("site", "SITE"),
+                ("door", "DOOR"),
+                ("verdict", "VERDICT"),
+                ("flag", "!"),
+                ("reason", "REASON"),
+                ("person", "PERSON"),
+                ("how", "HOW"),
+                ("occupancy", "INSIDE"),
+            ),
+        )
+
+    _emit(as_json, rows, human)
+
+
+@main.command("trace")
+@click.argument("nik")
+@click.option("--days", default=14, show_default=True, type=click.IntRange(1, 3650))
+@json_option
+@click.pass_context
+def trace_cmd(ctx, nik, days, as_json):
+    """Who was at the same site at overlapping times, over the last --days days."""
+    result = trace.trace(_data(ctx), nik, days)
+
+    def human(obj):
+        click.echo("person %s, last %d days: %d overlapping visit(s)" % (obj["person"], days, len(obj["contacts"])))
+        _table(
+            obj["contacts"],
+            (
+                ("person", "PERSON"),
+                ("name", "NAME"),
+                ("role", "ROLE"),
+                ("site", "SITE"),
+                ("from", "FROM"),
+                ("until", "UNTIL"),
+                ("overlap_min", "MINUTES"),
+            ),
+        )
+
+    _emit(as_json, result, human)
+
+
+@main.command()
+@click.option("--older-than", required=True, help="e.g. 30d")
+@json_option
+@click.pass_context
+def purge(ctx, older_than, as_json):
+    """Delete events and finished visits older than --older-than."""
+    result = events.purge(_data(ctx), older_than)
+    _emit(
+        as_json,
+        result,
+        lambda r: click.echo(
+            "purged %d events, %d visits, %d scan records older than %s"
+            % (r["events"], r["visits"], r["scans"], r["cutoff"])
+        ),
+    )

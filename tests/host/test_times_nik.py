@@ -1,0 +1,46 @@
+"""Durations, dates and times as operators type them; NIK validation and its keyed hash."""
+
+import pytest
+
+from pintu.errors import PintuError
+from pintu.nik import NikHasher, is_nik, normalise_nik
+from pintu.times import format_duration, parse_date, parse_duration, parse_time
+
+
+@pytest.mark.parametrize(
+    "text, seconds", [("8h", 28800), ("30d", 2592000), ("90m", 5400), ("45s", 45), ("2w", 1209600), ("8", 28800)]
+)
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "8x", "h", "-1h", "1.5h", "eight hours"])
+def test_bad_durations(text):
+    with pytest.raises(PintuError, match="bad duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("seconds, text", [(28800, "8h"), (2592000, "30d"), (5400, "90m"), (45, "45s")])
+def test_format_duration(seconds, text):
+    assert format_duration(seconds) == text
+
+
+def test_dates_and_times():
+    assert parse_date(" 2021-08-17 ") == "2021-08-17"
+    for bad in ("17/08/2021", "2021-02-30", "tomorrow", ""):
+        with pytest.raises(PintuError, match="bad date"):
+            parse_date(bad)
+    assert parse_time("2h", 10_000) == 10_000 - 7200
+    assert parse_time("2021-09-01", 0) < parse_time("2021-09-01T10:00", 0)
+    with pytest.raises(PintuError, match="bad time"):
+        parse_time("soon", 0)
+
+
+def test_nik():
+    assert normalise_nik("3275 0101.0180 0001") == "3275010101800001"
+    assert is_nik("3275010101800001") and not is_nik("327501010180000")
+    hasher = NikHasher(bytes(32))
+    assert hasher.hash("3275010101800001") == hasher.hash("3275 0101 0180 0001") != hasher.hash("3275010101800002")
+    assert NikHasher(bytes([1]) * 32).hash("3275010101800001") != hasher.hash("3275010101800001")
+    with pytest.raises(PintuError):
+        NikHasher(b"short")
