@@ -1,0 +1,148 @@
+"""Site policy profiles applied to verified certificates, and the test/recovery switch."""
+
+from datetime import timedelta
+
+import pytest
+
+from pintu import dcc
+from pintu_protocol.verdicts import (
+    BLACK,
+    GREEN,
+    INVALID,
+    R_CERT_INVALID,
+    R_GUARD_CHECK,
+    R_NO_DOSE,
+    R_OK,
+    R_POSITIVE,
+    R_TOO_FEW_DOSES,
+    RED,
+    YELLOW,
+)
+
+from .factory import ID_KEY, NOW, claims, hc1, lab_test, recovery, vaccination
+
+
+def verified(signer, hcert):
+    code = hc1(signer, claims(hcert))
+    return dcc.verify(code, dcc.index_anchors([signer.cert]), now=NOW, id_key=ID_KEY)
+
+
+def decide(cert, profile, **kw):
+    d = dcc.apply_policy(cert, profile, now=NOW, **kw)
+    return d.verdict, d.reason
+
+
+@pytest.mark.parametrize(
+    "dn, sd, expected",
+    [
+        # 1 of 2 doses under each policy
+        (1, 2, {"dose1": (GREEN, R_OK), "full": (YELLOW, R_GUARD_CHECK), "booster": (RED, R_TOO_FEW_DOSES)}),
+        (2, 2, {"dose1": (GREEN, R_OK), "full": (GREEN, R_OK), "booster": (YELLOW, R_GUARD_CHECK)}),
+        (3, 3, {"dose1": (GREEN, R_OK), "full": (GREEN, R_OK), "booster": (GREEN, R_OK)}),
+        (3, 2, {"dose1": (GREEN, R_OK), "full": (GREEN, R_OK), "booster": (GREEN, R_OK)}),
+        # a completed one-dose series counts as a completed primary series; a dose after it as a booster
+        (1, 1, {"dose1": (GREEN, R_OK), "full": (GREEN, R_OK), "booster": (YELLOW, R_GUARD_CHECK)}),
+        (2, 1, {"dose1": (GREEN, R_OK), "full": (GREEN, R_OK), "booster": (GREEN, R_OK)}),
+        # dn = 0 is outside the schema, but signed: it counts as no dose
+        (0, 2, {"dose1": (RED, R_NO_DOSE), "full": (RED, R_NO_DOSE), "booster": (RED, R_NO_DOSE)}),
+    ],
+)
+def test_profiles(ec_signer, dn, sd, expected):
+    cert = verified(ec_signer, vaccination(dn=dn, sd=sd))
+    assert {p: decide(cert, p) for p in dcc.PROFILES} == expected
+
+
+def test_one_of_two_doses_end_to_end(ec_signer):
+    code = hc1(ec_signer, claims(vaccination(dn=1, sd=2)))
+    trusted = dcc.index_anchors([ec_signer.cert])
+    verdicts = {p: dcc.check(code, trusted, now=NOW, id_key=ID_KEY, profile=p).verdict for p in dcc.PROFILES}
+    assert verdicts == {"dose1": GREEN, "full": YELLOW, "booster": RED}
+
+
+def test_decision_carries_holder_id_and_expiry(ec_signer):
+    cert = verified(ec_signer, vaccination())
+    d = dcc.apply_policy(cert, "dose1", now=NOW)
+    assert (d.holder_id, d.expires_at, d.doses, d.detail) == (cert.holder_id, cert.expires_at, 2, "doses=2")
+
+
+def test_unknown_profile_is_a_caller_error(ec_signer):
+    with pytest.raises(ValueError):
+        dcc.apply_policy(verified(ec_signer, vaccination()), "two-doses", now=NOW)
+
+
+def test_missing_vaccination_entry_is_invalid_with_the_switch_off(ec_signer):
+    sc = (NOW - timedelta(hours=2)).isoformat()
+    for hcert in (lab_test(sc), recovery("2022-05-01", "2022-10-01")):
+        cert = verified(ec_signer, hcert)
+        for profile in dcc.PROFILES:
+            d = dcc.apply_policy(cert, profile, now=NOW)
+            assert (d.verdict, d.reason, d.detail) == (INVALID, R_CERT_INVALID, dcc.NO_VACCINATION)
+
+
+@pytest.mark.parametrize(
+    "age, result, expected",
+    [
+        (timedelta(hours=2), dcc.TEST_NOT_DETECTED, (GREEN, "negative_test")),
+        (timedelta(hours=71, minutes=59), dcc.TEST_NOT_DETECTED, (GREEN, "negative_test")),
+        (timedelta(hours=73), dcc.TEST_NOT_DETECTED, (INVALID, dcc.NO_VACCINATION)),  # too old
+        (-timedelta(hours=1), dcc.TEST_NOT_DETECTED, (INVALID, dcc.NO_VACCINATION)),  # taken in the future
+        (timedelta(hours=2), "unknown-result", (INVALID, dcc.NO_VACCINATION)),
+    ],
+)
+def test_negative_test_counts_only_with_the_switch_on(ec_signer, age, result, expected):
+    cert = verified(ec_signer, lab_test((NOW - age).isoformat(), tr=result))
+    off = dcc.apply_policy(cert, "full", now=NOW)
+    assert (off.verdict, off.detail) == (INVALID, dcc.NO_VACCINATION)
+    on = dcc.apply_policy(cert, "full", now=NOW, accept_test_or_recovery=True)
+    assert (on.verdict, on.detail) == expected
+
+
+def test_test_window_is_a_parameter(ec_signer):
+    cert = verified(ec_signer, lab_test((NOW - timedelta(hours=30)).isoformat()))
+    d = dcc.apply_policy(cert, "dose1", now=NOW, accept_test_or_recovery=True, test_validity=timedelta(hours=24))
+    assert d.verdict == INVALID
+
+
+def test_test_time_with_z_suffix(ec_signer):
+    cert = verified(ec_signer, lab_test((NOW - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%SZ")))
+    assert cert.tests[0].sample_time == (NOW - timedelta(hours=5)).replace(microsecond=0)
+    assert dcc.apply_policy(cert, "booster", now=NOW, accept_test_or_recovery=True).verdict == GREEN
+
+
+@pytest.mark.parametrize(
+    "df, du, expected",
+    [
+        ("2022-05-01", "2022-10-01", GREEN),
+        ("2022-06-01", "2022-06-01", GREEN),  # the window includes both ends
+        ("2022-06-02", "2022-10-01", INVALID),  # not yet
+        ("2021-12-01", "2022-05-31", INVALID),  # over
+    ],
+)
+def test_recovery_counts_only_with_the_switch_on(ec_signer, df, du, expected):
+    cert = verified(ec_signer, recovery(df, du))
+    assert dcc.apply_policy(cert, "dose1", now=NOW).verdict == INVALID
+    d = dcc.apply_policy(cert, "booster", now=NOW, accept_test_or_recovery=True)
+    assert d.verdict == expected
+    if expected == GREEN:
+        assert d.detail == "recovery"
+
+
+def test_switch_does_not_rescue_too_few_doses_without_a_test(ec_signer):
+    cert = verified(ec_signer, vaccination(dn=1, sd=2))
+    assert decide(cert, "booster", accept_test_or_recovery=True) == (RED, R_TOO_FEW_DOSES)
+
+
+def test_recent_positive_test_is_black_whatever_the_switch(ec_signer):
+    cert = verified(ec_signer, lab_test((NOW - timedelta(hours=3)).isoformat(), tr=dcc.TEST_DETECTED))
+    for switch in (False, True):
+        assert decide(cert, "dose1", accept_test_or_recovery=switch) == (BLACK, R_POSITIVE)
+
+
+def test_old_positive_test_is_not_black(ec_signer):
+    cert = verified(ec_signer, lab_test((NOW - timedelta(days=30)).isoformat(), tr=dcc.TEST_DETECTED))
+    assert decide(cert, "dose1", accept_test_or_recovery=True) == (INVALID, R_CERT_INVALID)
+
+
+@pytest.mark.parametrize("dn, sd, count", [(1, 2, 1), (2, 2, 2), (3, 3, 3), (4, 2, 4), (1, 1, 2), (2, 1, 3), (0, 1, 0)])
+def test_dose_count(dn, sd, count):
+    assert dcc.dose_count(dn, sd) == count
