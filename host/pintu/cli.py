@@ -5,13 +5,15 @@ Exit codes: 0 done (for check/admit: admitted), 2 bad input (unknown site, malfo
 """
 
 import json
+import logging
+import os
 import sqlite3
 import sys
 import time
 
 import click
 
-from . import cards, checkin, events, occupancy, registry, trace
+from . import cards, checkin, events, occupancy, provision, registry, server, trace
 from .datadir import DataDir
 from .errors import PintuError
 from .policy import DIRECTIONS, PROFILES, ROLES, STATUSES
@@ -267,13 +269,19 @@ def device():
 
 @device.command("add")
 @click.argument("device_id", metavar="ID")
-@click.option("--door", "door_id", help="The door this unit is mounted at.")
+@click.option("--door", "door_id", required=True, help="The door this unit is mounted at.")
+@click.option("--link", type=click.Choice(provision.LINKS), default="serial", show_default=True,
+              help="How the unit reaches the host: USB serial, or Wi-Fi and MQTT.")
+@click.option("--wifi-ssid", help="Wi-Fi network (mqtt units).")
+@click.option("--wifi-pass", "wifi_password", help="Wi-Fi password (mqtt units).")
+@click.option("--broker", help="HOST[:PORT] of the MQTT broker (mqtt units).")
+@click.option("--board", default=provision.DEFAULT_BOARD, show_default=True, help="Board data file in boards/.")
 @json_option
 @click.pass_context
-def device_add(ctx, device_id, door_id, as_json):
-    """Register a door unit; prints its new secret key (hex) once."""
-    result, key = registry.add_device(_data(ctx), device_id, door_id)
-    result["key"] = key.hex()
+def device_add(ctx, device_id, door_id, link, wifi_ssid, wifi_password, broker, board, as_json):
+    """Register a door unit with a new secret key and write its config file (for `pintu deploy`)."""
+    result, path = provision.add_unit(_data(ctx), device_id, door_id, link, wifi_ssid, wifi_password, broker, board)
+    result["config"] = path
     _emit(as_json, result, _pairs)
 
 
@@ -291,8 +299,54 @@ def device_list(ctx, as_json):
 @json_option
 @click.pass_context
 def device_revoke(ctx, device_id, as_json):
-    """Revoke a lost or stolen unit: its frames are refused."""
-    _emit(as_json, registry.revoke_device(_data(ctx), device_id), _pairs)
+    """Revoke a lost or stolen unit: its frames are refused and its config file deleted. Run
+    `pintu broker-config` again and send mosquitto a SIGHUP to end its broker login too."""
+    _emit(as_json, provision.revoke_unit(_data(ctx), device_id), _pairs)
+
+
+@main.command("broker-config")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@click.option("--port", default=1883, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--bind", default="0.0.0.0", show_default=True, help="Address the broker listens on.")
+@click.option("--run-as", help="User mosquitto runs as (default: you); it will own the files.")
+@json_option
+@click.pass_context
+def broker_config(ctx, out_dir, port, bind, run_as, as_json):
+    """Write a Mosquitto config, password file (hashed) and per-device ACL for every unit not revoked."""
+    names, password_file, user = provision.broker_config(_data(ctx), out_dir, port, bind, run_as)
+    result = {
+        "files": [os.path.join(out_dir, name) for name in names],
+        "host_user": user,
+        "host_password_file": password_file,
+        "start": "mosquitto -c %s" % os.path.join(os.path.abspath(out_dir), "mosquitto.conf"),
+    }
+    _emit(as_json, result, _pairs)
+
+
+@main.command()
+@click.option("--serial", "serial_ports", multiple=True, metavar="PORT",
+              help="A unit's serial port or pyserial URL (socket://, loop://); repeatable.")
+@click.option("--mqtt", "mqtt_url", metavar="URL", help="Broker, mqtt://HOST:PORT.")
+@click.option("--user", "mqtt_user", help="Broker user (default: %s)." % provision.HOST_USER)
+@click.option("--password-file", type=click.Path(dir_okay=False, exists=True),
+              help="File holding the broker password (default: the data directory's).")
+@click.option("--client-id", help="Stable MQTT client id of this worker (default: one per run).")
+@click.option("-v", "--verbose", is_flag=True, help="Log every frame's outcome.")
+@click.pass_context
+def serve(ctx, serial_ports, mqtt_url, mqtt_user, password_file, client_id, verbose):
+    """Run the gateway for door units until Ctrl-C or SIGTERM, logging one line per decision."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    password = None
+    if mqtt_url:
+        data = _data(ctx)
+        mqtt_user = mqtt_user or provision.HOST_USER
+        if password_file:
+            with open(password_file) as f:
+                password = f.read().strip()
+        elif os.path.exists(os.path.join(data.path, provision.HOST_PASSWORD_FILE)):
+            password = provision.host_password(data)
+    server.Server(ctx.find_root().obj, serial_ports, mqtt_url, mqtt_user, password, client_id).run_forever()
 
 
 # -- persons

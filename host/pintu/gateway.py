@@ -1,0 +1,172 @@
+"""The gateway: where door units meet the host. One protocol session per device, fed by any transport.
+
+A transport hands over whole frames with handle(frame, reply, origin); the gateway authenticates them against the
+device registry, decides scans through the host core and answers through reply(). It never knows the medium."""
+
+import logging
+import threading
+import time
+from collections import Counter
+
+import pintu_protocol as p
+from pintu_protocol import errors as perr
+from pintu_protocol.verdicts import R_HOST_FAULT
+
+from .checkin import decide_scan, host_fault
+from .errors import PintuError
+
+log = logging.getLogger("pintu.gateway")
+security = logging.getLogger("pintu.security")
+
+# What a unit is told after its HELLO. Feedback and relay timings suit a GM65 at a staffed door.
+DEFAULT_CONFIG = p.Config(
+    verdict_timeout_ms=2000, feedback_ms=3000, relay_ms=800, repeat_ms=5000, heartbeat_s=10, offline_queue=1
+)
+
+
+def _text(value, limit=p.MAX_TEXT):
+    """Text for a frame: printable ASCII only, cut to the field's limit (what the registry holds may be neither)."""
+    value = "".join(c if " " <= c <= "~" else "?" for c in str(value or ""))
+    return value[:limit]
+
+
+class Gateway:
+    """Thread-safe: every transport thread may call handle(). Counters live in the registry, checked and advanced
+    atomically there, so replays are refused across restarts and across several `pintu serve` workers."""
+
+    def __init__(self, data, clock=time.time, config=DEFAULT_CONFIG):
+        self.data = data
+        self.clock = clock
+        self.config = config
+        self.stats = Counter()
+        self._sessions = {}
+        self._lock = threading.Lock()
+
+    def close(self):
+        """Wait for the frame being handled, then close the data directory."""
+        with self._lock:
+            self.data.close()
+
+    def handle(self, frame, reply, origin=None):
+        """One frame from a link. origin: the (site, device) the medium itself names (an MQTT topic), or None."""
+        with self._lock:
+            answers = self._handle(frame, origin)
+        for answer in answers:
+            reply(answer)
+        return answers
+
+    # -- the steps of one frame
+
+    def _handle(self, frame, origin):
+        try:
+            header = p.read_header(frame)
+        except p.ProtocolError as e:
+            self._refuse("malformed", None, e)
+            return []
+        device_id = header.device_id
+        if origin is not None and origin[1] != device_id:
+            self._refuse("wrong_topic", device_id, "frame of %s on %s's topic" % (device_id, origin[1]))
+            return []
+        session = self._session(device_id)
+        if session is None:
+            self._refuse("unknown_device", device_id, "no such device, or revoked")
+            return []
+        session.rx_counter = 0  # the registry keeps the real one (below), shared by every worker
+        try:
+            msg = session.receive(frame, header)
+        except p.AuthError as e:
+            self._refuse("bad_tag", device_id, e)
+            return []
+        except p.DecodeError as e:
+            if not self.data.store.advance_rx_counter(device_id, header.counter):
+                self._refuse("replay", device_id, "counter %d" % header.counter)
+                return []
+            self._refuse("bad_message", device_id, e)
+            if e.code in (perr.E_UNKNOWN_TYPE, perr.E_VERSION):
+                return [self._send(session, p.Error(e.code, _text(e.message)))]
+            return []
+        if not self.data.store.advance_rx_counter(device_id, header.counter):
+            self._refuse("replay", device_id, "counter %d" % header.counter)
+            return []
+        self.stats[p.type_name(header.msg_type)] += 1
+        handler = self._HANDLERS.get(type(msg))
+        return handler(self, session, msg) if handler else []
+
+    def _session(self, device_id):
+        row = self.data.store.get_device(device_id)
+        if row is None or row["revoked"] is not None:
+            self._sessions.pop(device_id, None)
+            return None
+        key = bytes(row["key"])
+        cached = self._sessions.get(device_id)
+        if cached is None or cached[0] != key:
+            cached = (key, p.Session(device_id, key, p.HOST))
+            self._sessions[device_id] = cached
+        return cached[1]
+
+    def _send(self, session, msg):
+        session.tx_counter = self.data.store.next_tx_counter(session.device_id) - 1
+        return session.send(msg)
+
+    def _refuse(self, kind, device_id, detail):
+        """A frame dropped unanswered: a security event, logged with ids only."""
+        self.stats["refused_" + kind] += 1
+        security.warning("refused %s from %s: %s", kind, device_id or "?", detail)
+
+    # -- one handler per message type
+
+    def _on_hello(self, session, msg):
+        self.data.store.touch_device(session.device_id, int(self.clock()), firmware=msg.firmware, board=msg.board)
+        log.info("%s: hello, firmware %s on %s", session.device_id, msg.firmware, msg.board)
+        return [self._send(session, self.config)]
+
+    def _on_scan(self, session, msg):
+        decision = self._decide(session.device_id, msg, self.clock(), queued=False)
+        verdict = p.Verdict(
+            msg.scan, decision.verdict, decision.reason, min(decision.occupancy or 0, 0xFFFF),
+            min(decision.capacity or 0, 0xFFFF), _text(decision.referral),
+        )
+        log.info("%s: scan %d -> %s (%s)", session.device_id, msg.scan, decision.verdict_name, decision.reason_name)
+        return [self._send(session, verdict)]
+
+    def _on_queued(self, session, msg):
+        at = self.clock() - msg.age_s
+        decision = self._decide(session.device_id, msg, at, queued=True)
+        if decision.reason == R_HOST_FAULT:
+            return []  # not stored: no ACK, so the unit keeps it and replays it later
+        log.info("%s: queued scan %d from %ds ago recorded as %s", session.device_id, msg.scan, msg.age_s,
+                 decision.verdict_name)
+        return [self._send(session, p.Ack(p.QUEUED, msg.scan))]
+
+    def _on_heartbeat(self, session, msg):
+        self.data.store.touch_device(session.device_id, int(self.clock()))
+        if msg.errors or msg.dropped:
+            log.warning("%s: %d errors (last %s), %d queued scans dropped", session.device_id, msg.errors,
+                        msg.last_error or "-", msg.dropped)
+        return []
+
+    def _on_error(self, session, msg):
+        log.warning("%s: unit reports error %d: %s", session.device_id, msg.code, msg.detail)
+        return []
+
+    def _on_ack(self, session, msg):
+        return []
+
+    _HANDLERS = {
+        p.Hello: _on_hello,
+        p.Scan: _on_scan,
+        p.Queued: _on_queued,
+        p.Heartbeat: _on_heartbeat,
+        p.Error: _on_error,
+        p.Ack: _on_ack,
+    }
+
+    def _decide(self, device_id, msg, at, queued):
+        try:
+            return decide_scan(
+                self.data, msg.code, device=device_id, direction=msg.direction, at=at, scan_ref=msg.scan,
+                queued=queued,
+            )
+        except PintuError as e:  # e.g. the device's door was deleted: refuse, never admit
+            log.error("%s: %s", device_id, e)
+            return host_fault()

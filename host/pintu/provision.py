@@ -1,0 +1,125 @@
+"""Provisioning door units: their config file (what `pintu deploy` copies to the board), MQTT logins, broker files."""
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+
+from . import registry
+from .broker import HOST_USER, write_broker_config
+from .errors import PintuError
+
+DEVICES_DIR = "devices"  # DATA/devices/<id>.json: one unit config each, owner-only (they hold the unit's key)
+HOST_PASSWORD_FILE = "mqtt-host.password"
+DEFAULT_BOARD = "esp32-devkitc-gm65"
+LINKS = ("serial", "mqtt")
+
+
+def mqtt_password(key):
+    """A unit's broker password, derived from its key: nothing more to store, and it dies with the key."""
+    return hmac.new(key, b"pintu mqtt password", hashlib.sha256).hexdigest()[:32]
+
+
+def parse_broker(text):
+    """HOST[:PORT] -> (host, port)."""
+    host, _, port = (text or "").rpartition(":") if ":" in (text or "") else (text, None, None)
+    if not host:
+        raise PintuError("bad broker %r (HOST or HOST:PORT)" % text)
+    try:
+        port = int(port) if port else 1883
+    except ValueError:
+        raise PintuError("bad broker port in %r" % text) from None
+    if not 0 < port < 65536:
+        raise PintuError("bad broker port in %r" % text)
+    return host, port
+
+
+def unit_config(device_id, key, site_id, door_id, direction, board, link="serial", wifi_ssid=None,
+                wifi_password=None, broker=None):
+    """The unit's pintu.json, in the shape firmware/config.py validates."""
+    if link not in LINKS:
+        raise PintuError("bad link %r (serial or mqtt)" % link)
+    cfg = {
+        "device_id": device_id,
+        "key": key.hex(),
+        "site": site_id,
+        "door": door_id,
+        "direction": "out" if direction == "out" else "in",
+        "board": board,
+        "link": {"kind": link},
+    }
+    if link == "mqtt":
+        if not wifi_ssid or not broker:
+            raise PintuError("an mqtt unit needs --wifi-ssid and --broker HOST:PORT")
+        host, port = parse_broker(broker)
+        cfg["link"].update(
+            wifi_ssid=wifi_ssid, wifi_password=wifi_password or "", broker=host, port=port, user=device_id,
+            password=mqtt_password(key),
+        )
+    return cfg
+
+
+def config_path(data, device_id):
+    return os.path.join(data.path, DEVICES_DIR, device_id + ".json")
+
+
+def add_unit(data, device_id, door_id, link="serial", wifi_ssid=None, wifi_password=None, broker=None,
+             board=DEFAULT_BOARD):
+    """Register a unit at a door, with a new key, and write its config file. -> (device dict, config path)."""
+    door = data.store.get_door(door_id)
+    if door is None:
+        raise PintuError("unknown door %r" % door_id)
+    # Validate the link settings before anything is stored.
+    unit_config(device_id, bytes(32), door["site_id"], door_id, door["direction"], board, link, wifi_ssid,
+                wifi_password, broker)
+    device, key = registry.add_device(data, device_id, door_id)
+    cfg = unit_config(device_id, key, door["site_id"], door_id, door["direction"], board, link, wifi_ssid,
+                      wifi_password, broker)
+    path = config_path(data, device_id)
+    _write_private(path, json.dumps(cfg, indent=1) + "\n")
+    return device, path
+
+
+def revoke_unit(data, device_id):
+    """Refuse the unit's frames from now on and delete its config file (the broker login goes with the next
+    `pintu broker-config` and a SIGHUP to mosquitto)."""
+    result = registry.revoke_device(data, device_id)
+    try:
+        os.unlink(config_path(data, device_id))
+    except FileNotFoundError:
+        pass
+    return result
+
+
+def host_password(data):
+    """The host's broker password, made once and kept in DATA/mqtt-host.password (owner-only)."""
+    path = os.path.join(data.path, HOST_PASSWORD_FILE)
+    if not os.path.exists(path):
+        _write_private(path, secrets.token_hex(16) + "\n")
+    with open(path) as f:
+        return f.read().strip()
+
+
+def broker_config(data, out_dir, port=1883, bind="0.0.0.0", run_as=None):
+    """Write mosquitto.conf, passwd and acl for every unit that is not revoked. -> (file names, host password path)."""
+    devices = []
+    for row in data.store.list_devices():
+        if row["revoked"] is not None or row["door_id"] is None:
+            continue
+        door = data.store.get_door(row["door_id"])
+        devices.append((row["id"], door["site_id"], mqtt_password(bytes(row["key"]))))
+    try:
+        names = write_broker_config(out_dir, devices, host_password(data), port, bind, run_as)
+    except (ValueError, OSError) as e:
+        raise PintuError(str(e)) from None
+    return names, os.path.join(data.path, HOST_PASSWORD_FILE), HOST_USER
+
+
+def _write_private(path, text):
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)

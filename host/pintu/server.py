@@ -1,0 +1,62 @@
+"""`pintu serve`: the gateway behind its transports, run until SIGINT or SIGTERM."""
+
+import logging
+import signal
+import threading
+
+from .datadir import DataDir
+from .errors import PintuError
+from .gateway import Gateway
+from .mqtt_link import MqttLink
+from .serial_link import SerialLink
+
+log = logging.getLogger("pintu.serve")
+
+
+class Server:
+    """Opens the data directory, the gateway and every link. start(), then stop() (also on a signal)."""
+
+    def __init__(self, data_dir, serial_ports=(), mqtt_url=None, mqtt_user=None, mqtt_password=None,
+                 client_id=None):
+        if not serial_ports and not mqtt_url:
+            raise PintuError("nothing to serve: give --serial PORT and/or --mqtt mqtt://HOST:PORT")
+        self.data = DataDir(data_dir)
+        self.gateway = Gateway(self.data)
+        self.links = [SerialLink(port, self.gateway.handle) for port in serial_ports]
+        if mqtt_url:
+            try:
+                self.links.append(
+                    MqttLink(mqtt_url, self.gateway.handle, username=mqtt_user, password=mqtt_password,
+                             client_id=client_id)
+                )
+            except ValueError as e:
+                raise PintuError(str(e)) from None
+        self.stopped = threading.Event()
+
+    def start(self):
+        for link in self.links:
+            link.start()
+        log.info("serving %d link(s)", len(self.links))
+        return self
+
+    def stop(self):
+        if self.stopped.is_set():
+            return
+        # Links first: no new frame is taken; the frame being handled finishes its transaction under the lock.
+        for link in self.links:
+            link.close()
+        self.gateway.close()
+        self.stopped.set()
+
+    def run_forever(self):
+        """Serve until SIGINT or SIGTERM; a committed event is never lost (each decision is its own transaction)."""
+
+        def on_signal(signum, frame):
+            log.info("signal %d: stopping", signum)
+            threading.Thread(target=self.stop, daemon=True).start()
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        self.start()
+        while not self.stopped.wait(0.5):
+            pass

@@ -1,0 +1,46 @@
+"""An office for the gateway tests: a site, an entry door, an exit door, units at both, and people with cards."""
+
+import json
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from pintu import cards, provision, registry
+from pintu.datadir import DataDir
+
+PEOPLE = {  # name: (NIK, dose dates, status)
+    "budi": ("3275010101800001", ("2021-03-01", "2021-04-01"), None),
+    "sari": ("3275014202850002", (), None),
+    "andi": ("3275010303900003", ("2021-03-01",), "positive"),
+    "dewi": ("3275014404880004", ("2021-03-01",), None),
+}
+
+
+def make_office(path, capacity=2, link="serial", broker=None):
+    data, _ = DataDir.init(path)
+    registry.add_site(data, "kantor", "Kantor Walikota", capacity, "dose1", "Puskesmas Karang Kitri", "8h")
+    registry.add_door(data, "lobby", "kantor", "in")
+    registry.add_door(data, "belakang", "kantor", "out")
+    extra = {"wifi_ssid": "office", "wifi_password": "pw", "broker": broker} if link == "mqtt" else {}
+    units = {}
+    for device, door in (("door-1", "lobby"), ("door-2", "belakang")):
+        _, config_path = provision.add_unit(data, device, door, link, **extra)
+        with open(config_path) as f:
+            units[device] = json.load(f)
+    codes = {}
+    for name, (nik, doses, status) in PEOPLE.items():
+        registry.add_person(data, nik, name.title())
+        for day in doses:
+            registry.add_dose(data, nik, day)
+        if status:
+            registry.set_status(data, nik, status)
+        codes[name] = cards.issue_card(data, nik, "kantor", at=time.time())["code"].encode()
+    return SimpleNamespace(data=data, path=str(path), units=units, codes=codes)
+
+
+@pytest.fixture
+def office(tmp_path):
+    office = make_office(tmp_path / "data")
+    yield office
+    office.data.close()
