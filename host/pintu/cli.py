@@ -630,3 +630,7 @@ def purge(ctx, older_than, as_json):
             % (r["events"], r["visits"], r["scans"], r["cutoff"])
         ),
     )
+
+
+if __name__ == "__main__":
+    main()
