@@ -24,3 +24,12 @@ def test_wire_size_prints_its_figures():
     assert figures["scan_bytes"] == len(scan)
     assert figures["scan_serial_bytes"] == len(p.encode_stream(scan))
     assert figures["json_scan_bytes"] > 90 and figures["json_verdict_bytes"] > 0
+
+
+def test_end_to_end_bench_runs_small():
+    from tests.conftest import require_program
+
+    require_program("mosquitto", "apt-get install mosquitto")
+    figures = _last_json("end_to_end.py", "--units", "5", "--seconds", "1")
+    assert set(figures) == {"units", "scans_per_s", "p50_ms", "p99_ms", "broker_roundtrips_per_s"}
+    assert figures["units"] == 5 and figures["scans_per_s"] > 0 and figures["broker_roundtrips_per_s"] > 0
