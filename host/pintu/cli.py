@@ -152,6 +152,11 @@ site_options = [
         default=None,
         help="Whether YELLOW admits once a guard checks (default yes); if not, YELLOW becomes RED.",
     ),
+    click.option(
+        "--accept-tests/--no-accept-tests",
+        default=None,
+        help="Whether a recent negative test or a valid recovery on an EU certificate admits (default no).",
+    ),
 ]
 
 
@@ -182,7 +187,7 @@ def site():
 @_site_options
 @json_option
 @click.pass_context
-def site_add(ctx, site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, as_json):
+def site_add(ctx, site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, accept_tests, as_json):
     """Add a site (--name and --capacity are required)."""
     if name is None or capacity is None:
         raise PintuError("site add needs --name and --capacity")
@@ -195,6 +200,7 @@ def site_add(ctx, site_id, name, capacity, policy_name, referral, max_stay, yell
         referral or "",
         max_stay or "8h",
         True if yellow_admits is None else yellow_admits,
+        bool(accept_tests),
     )
     _emit(as_json, result, _pairs)
 
@@ -204,9 +210,11 @@ def site_add(ctx, site_id, name, capacity, policy_name, referral, max_stay, yell
 @_site_options
 @json_option
 @click.pass_context
-def site_set(ctx, site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, as_json):
+def site_set(ctx, site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, accept_tests, as_json):
     """Change a site's settings."""
-    result = registry.set_site(_data(ctx), site_id, name, capacity, policy_name, referral, max_stay, yellow_admits)
+    result = registry.set_site(
+        _data(ctx), site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, accept_tests
+    )
     _emit(as_json, result, _pairs)
 
 

@@ -56,6 +56,7 @@ def site_dict(row):
         "referral": row["referral"],
         "max_stay": format_duration(row["max_stay_s"]),
         "yellow_admits": bool(row["yellow_admits"]),
+        "accept_tests": bool(row["accept_tests"]),
     }
 
 
@@ -75,6 +76,7 @@ def add_site(
     referral="",
     max_stay=DEFAULT_MAX_STAY,
     yellow_admits=True,
+    accept_tests=False,
 ):
     _check_id("site", site_id)
     _check_choice("policy", policy_name, tuple(policy.PROFILES))
@@ -88,12 +90,14 @@ def add_site(
             parse_duration(max_stay),
             yellow_admits,
             int(time.time()),
+            accept_tests,
         )
     return site_dict(get_site(data, site_id))
 
 
 def set_site(
-    data, site_id, name=None, capacity=None, policy_name=None, referral=None, max_stay=None, yellow_admits=None
+    data, site_id, name=None, capacity=None, policy_name=None, referral=None, max_stay=None, yellow_admits=None,
+    accept_tests=None,
 ):
     fields = {}
     if name is not None:
@@ -108,6 +112,8 @@ def set_site(
         fields["max_stay_s"] = parse_duration(max_stay)
     if yellow_admits is not None:
         fields["yellow_admits"] = int(bool(yellow_admits))
+    if accept_tests is not None:
+        fields["accept_tests"] = int(bool(accept_tests))
     with data.store.write():
         get_site(data, site_id)
         data.store.update_site(site_id, fields)

@@ -27,6 +27,8 @@ CREATE TABLE sites (
     referral TEXT NOT NULL DEFAULT '',
     max_stay_s INTEGER NOT NULL,
     yellow_admits INTEGER NOT NULL DEFAULT 1,
+    -- EU certificates: whether a recent negative test or a valid recovery counts (off, like Italy's reinforced mode)
+    accept_tests INTEGER NOT NULL DEFAULT 0,
     created INTEGER NOT NULL,
     -- open visits, kept by the visit methods below in the same transaction: counting them at every scan
     -- would cost time in proportion to the crowd inside
@@ -230,17 +232,19 @@ class Store:
 
     # -- sites, doors, devices
 
-    def insert_site(self, site_id, name, capacity, policy, referral, max_stay_s, yellow_admits, now):
+    def insert_site(
+        self, site_id, name, capacity, policy, referral, max_stay_s, yellow_admits, now, accept_tests=False
+    ):
         try:
             self._run(
-                "INSERT INTO sites (id, name, capacity, policy, referral, max_stay_s, yellow_admits, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (site_id, name, capacity, policy, referral, max_stay_s, int(yellow_admits), now),
+                "INSERT INTO sites (id, name, capacity, policy, referral, max_stay_s, yellow_admits, accept_tests,"
+                " created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (site_id, name, capacity, policy, referral, max_stay_s, int(yellow_admits), int(accept_tests), now),
             )
         except sqlite3.IntegrityError:
             raise PintuError("site %r already exists" % site_id) from None
 
-    _SITE_FIELDS = ("name", "capacity", "policy", "referral", "max_stay_s", "yellow_admits")
+    _SITE_FIELDS = ("name", "capacity", "policy", "referral", "max_stay_s", "yellow_admits", "accept_tests")
 
     def update_site(self, site_id, fields):
         for key in fields:

