@@ -8,6 +8,7 @@ If storage fails the decision fails closed: INVALID with reason R_HOST_FAULT, an
 import sqlite3
 import time
 from collections import namedtuple
+from datetime import datetime, timezone
 
 from pintu_protocol.messages import IN, OUT
 from pintu_protocol.verdicts import (
@@ -22,7 +23,7 @@ from pintu_protocol.verdicts import (
     verdict_name,
 )
 
-from . import codes, policy
+from . import codes, dcc, policy
 from .errors import PintuError
 from .nik import normalise_nik
 from .times import day_number, local_date
@@ -101,12 +102,12 @@ def _from_event(row):
     )
 
 
-def _resolve(store, reading, today):
+def _resolve(store, reading, today, at):
     """Reading -> (person id or None, PersonState or None, refusal reason or None)."""
     if reading.reason != R_OK:
         return None, None, reading.reason
-    if reading.person_state is not None:
-        return None, reading.person_state, None
+    if reading.certificate is not None:
+        return _holder(store, reading.certificate, at), None, None
     cred = store.get_credential(reading.cred_id)
     if cred is None:
         return None, None, R_UNKNOWN
@@ -118,6 +119,28 @@ def _resolve(store, reading, today):
     if person is None:
         return None, None, R_UNKNOWN
     return person["id"], person_state(store, person), None
+
+
+CERTIFICATE_ROLE = "visitor"  # someone known only by the EU certificate they carry
+
+
+def _holder(store, certificate, at):
+    """The person row standing for an EU certificate's holder: keyed by the HMAC of the certificate id (no name,
+    no birth date), made on the first scan, so occupancy, exits and traces work as for anyone else."""
+    key = bytes.fromhex(certificate.holder_id)
+    row = store.find_person(key)
+    if row is None:
+        return store.insert_person(key, "", CERTIFICATE_ROLE, int(at))
+    return row["id"]
+
+
+def _certificate_entry(certificate, site_row, at):
+    """(verdict, reason) of an EU certificate under the site's profile and its test/recovery switch."""
+    decision = dcc.apply_policy(
+        certificate, site_row["policy"], now=datetime.fromtimestamp(at, timezone.utc),
+        accept_test_or_recovery=bool(site_row["accept_tests"]),
+    )
+    return decision.verdict, decision.reason
 
 
 def _decide_at_site(
@@ -133,6 +156,7 @@ def _decide_at_site(
     device_id=None,
     operator=None,
     queued=False,
+    certificate=None,
 ):
     """The locked part: close stale visits, decide, apply, record. Runs inside store.write()."""
     site_id = site_row["id"]
@@ -140,13 +164,15 @@ def _decide_at_site(
     store.close_stale_visits(site_id, at - site_row["max_stay_s"], site_row["max_stay_s"])
     inside = store.count_inside(site_id)
     visit = store.find_open_visit(person_id, site_id) if person_id is not None else None
+    entry = _certificate_entry(certificate, site_row, at) if certificate is not None else None
     if refusal is not None:
         outcome = policy.refuse_code(refusal)
     else:
-        outcome = policy.decide(state, site_state(site_row, inside), direction, today, visit is not None)
+        outcome = policy.decide(state, site_state(site_row, inside), direction, today, visit is not None, entry)
     if outcome.admit and visit is None and not queued:
         # A queued (offline) scan is recorded, never admitted after the fact: the door did not open then.
-        store.open_visit(person_id, site_id, state.role, int(at), how, door_id, operator)
+        role = state.role if state is not None else CERTIFICATE_ROLE
+        store.open_visit(person_id, site_id, role, int(at), how, door_id, operator)
     elif outcome.check_out and visit is not None:
         store.close_visit(visit["id"], site_id, int(at), how, door_id)
     occupancy = store.count_inside(site_id)
@@ -211,10 +237,11 @@ def decide_scan(data, code, door=None, device=None, direction=IN, at=None, scan_
                 if door_row is None:
                     raise PintuError("unknown door %r" % door)
                 site_row = store.get_site(door_row["site_id"])
-                person_id, state, refusal = _resolve(store, reading, local_date(at))
+                person_id, state, refusal = _resolve(store, reading, local_date(at), at)
                 direction = policy.effective_direction(door_row["direction"], direction)
                 decision = _decide_at_site(
-                    store, site_row, person_id, state, refusal, direction, at, "door", door, device, queued=queued
+                    store, site_row, person_id, state, refusal, direction, at, "door", door, device, queued=queued,
+                    certificate=reading.certificate,
                 )
             if scan_ref is not None and not dry_run:
                 store.insert_scan(source, scan_ref, decision.event_id, int(at))

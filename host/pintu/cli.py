@@ -357,6 +357,59 @@ def serve(ctx, serial_ports, mqtt_url, mqtt_user, password_file, client_id, verb
     server.Server(ctx.find_root().obj, serial_ports, mqtt_url, mqtt_user, password, client_id).run_forever()
 
 
+# -- EU certificate trust anchors
+
+
+def _anchor_dict(anchor):
+    return {
+        "kid": anchor.kid_b64,
+        "kid_hex": anchor.kid_hex,
+        "country": anchor.country,
+        "subject": anchor.subject,
+        "key": anchor.key_type,
+        "not_before": anchor.not_before.date().isoformat(),
+        "not_after": anchor.not_after.date().isoformat(),
+    }
+
+
+ANCHOR_COLUMNS = (("kid", "KEY ID"), ("country", "COUNTRY"), ("key", "KEY"), ("not_after", "VALID UNTIL"),
+                  ("subject", "SUBJECT"))
+
+
+@main.group()
+def trust():
+    """Signer certificates trusted for EU Digital COVID Certificates (HC1 codes)."""
+
+
+@trust.command("import")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@json_option
+@click.pass_context
+def trust_import(ctx, path, as_json):
+    """Trust the signers in FILE: PEM or DER certificates, or a JSON list of them."""
+    anchors = [_anchor_dict(a) for a in _data(ctx).trust.import_file(path)]
+    _emit(as_json, anchors, lambda rows: _table(rows, ANCHOR_COLUMNS))
+
+
+@trust.command("list")
+@json_option
+@click.pass_context
+def trust_list(ctx, as_json):
+    """List trusted signers by key id (the first 8 bytes of the certificate's SHA-256)."""
+    anchors = [_anchor_dict(a) for a in _data(ctx).trust.list()]
+    _emit(as_json, anchors, lambda rows: _table(rows, ANCHOR_COLUMNS))
+
+
+@trust.command("remove")
+@click.argument("kid", metavar="KID")
+@json_option
+@click.pass_context
+def trust_remove(ctx, kid, as_json):
+    """Stop trusting the signer with this key id (base64, as `trust list` shows, or hex)."""
+    anchors = [_anchor_dict(a) for a in _data(ctx).trust.remove(kid)]
+    _emit(as_json, anchors, lambda rows: _table(rows, ANCHOR_COLUMNS))
+
+
 # -- persons
 
 

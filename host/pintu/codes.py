@@ -1,27 +1,23 @@
 """Reading what a door scanned: the code's prefix picks a reader; anything unknown is unreadable (INVALID).
 
-Readers map the code's text to a credentials.Reading. "PN1:" is a Pintu card (credentials.py). "HC1:" is an EU
-Digital COVID Certificate: pintu.dcc registers its reader here when imported (register_reader("HC1:", fn), with
-fn(data_dir, text, at) -> Reading carrying a policy.PersonState), and is imported lazily on the first HC1 scan.
+Readers map the code's text to a credentials.Reading: "PN1:" is a Pintu card (credentials.py), "HC1:" an EU Digital
+COVID Certificate verified offline against the operator's trust anchors (dcc.py, trust.py).
 """
 
 import hashlib
-import importlib
 import logging
+from datetime import datetime, timezone
 
-from pintu_protocol.verdicts import R_UNREADABLE
+from pintu_protocol.verdicts import R_OK, R_UNREADABLE
 
+from . import dcc
 from .credentials import PREFIX as CARD_PREFIX
 from .credentials import Reading
 from .datadir import VERIFIED_CACHE_MAX
 
 log = logging.getLogger("pintu.codes")
-DCC_PREFIX = "HC1:"
 UNREADABLE = Reading(R_UNREADABLE, None, None, None)
 _READERS = {}
-_tried_modules = set()
-# prefix -> module that registers its reader on import
-_LAZY = {DCC_PREFIX: "pintu.dcc"}
 
 
 def register_reader(prefix, reader):
@@ -40,7 +36,18 @@ def _read_card(data, text, at):
     return reading
 
 
+def _read_certificate(data, text, at):
+    try:
+        certificate = dcc.verify(text, data.trust.anchors(), now=datetime.fromtimestamp(at, timezone.utc),
+                                 id_key=data.id_key)
+    except dcc.DccError as e:
+        log.info("EU certificate refused at step %s", e.step)  # the step only: never the code or its fields
+        return Reading(e.reason, None, None, None)
+    return Reading(R_OK, None, None, certificate)
+
+
 register_reader(CARD_PREFIX, _read_card)
+register_reader(dcc.PREFIX, _read_certificate)
 
 
 def read_code(data, code, at):
@@ -55,13 +62,6 @@ def read_code(data, code, at):
     text = text.strip("\r\n\x00")  # scanners end a code with CR/LF; a space is a base45 digit
     prefix = text[:4]
     reader = _READERS.get(prefix)
-    if reader is None and prefix in _LAZY and _LAZY[prefix] not in _tried_modules:
-        _tried_modules.add(_LAZY[prefix])
-        try:
-            importlib.import_module(_LAZY[prefix])
-        except ImportError:
-            pass
-        reader = _READERS.get(prefix)
     if reader is None:
         return UNREADABLE
     try:

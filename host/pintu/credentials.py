@@ -27,9 +27,10 @@ TOKEN_LEN = _BODY.size + SIG_LEN
 KEY_LEN = 32
 
 Token = namedtuple("Token", ("cred_id", "issue_day"))
-# What reading a scanned code gives: reason R_OK and either a credential id (PN1 cards) or, for codes that carry
-# their own proof such as EU DCC certificates, a policy.PersonState; any other reason means INVALID.
-Reading = namedtuple("Reading", ("reason", "cred_id", "issue_day", "person_state"))
+# What reading a scanned code gives: reason R_OK and either a credential id (PN1 cards) or, for a code that carries
+# its own proof, a verified EU certificate (dcc.Certificate: doses, tests, recoveries, a keyed holder id and nothing
+# personal); any other reason means INVALID.
+Reading = namedtuple("Reading", ("reason", "cred_id", "issue_day", "certificate"))
 
 
 def new_key():

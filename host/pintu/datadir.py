@@ -5,19 +5,26 @@ import os
 from . import store as store_mod
 from .credentials import Issuer, new_key
 from .nik import KEY_LEN, NikHasher
+from .trust import TrustStore
 
 # A verified card token is remembered (in memory only) so that a regular's daily scan skips the signature check.
 VERIFIED_CACHE_MAX = 65536
 
 
 class DataDir:
-    """Everything a library call needs: `store` (all SQL), `nik` (NikHasher) and `issuer` (card signing).
+    """Everything a library call needs: `store` (all SQL), `nik` (NikHasher), `issuer` (card signing) and `trust`
+    (the EU certificate signers the operator imported).
     One DataDir per thread or process; it is a context manager that closes the database."""
 
     def __init__(self, path):
         self.path = os.fspath(path)
         self.store = store_mod.open_store(self.path)
-        self.nik = NikHasher(store_mod.read_key_file(self.path, store_mod.NIK_KEY_NAME))
+        nik_key = store_mod.read_key_file(self.path, store_mod.NIK_KEY_NAME)
+        self.nik = NikHasher(nik_key)
+        # EU certificate holders are keyed by HMAC of their certificate id under the same secret (another domain:
+        # dcc.keyed_id prefixes its input), so occupancy and events never hold the id itself.
+        self.id_key = nik_key
+        self.trust = TrustStore(self.path)
         self.issuer = Issuer(store_mod.read_key_file(self.path, store_mod.ISSUING_KEY_NAME))
         self.verified = {}
 

@@ -98,16 +98,28 @@ def entry_verdict(policy, doses, yellow_admits):
     return RED, (R_NO_DOSE if doses == 0 else R_TOO_FEW_DOSES)
 
 
-def decide(person, site, direction, today, already_inside=False):
+def decide(person, site, direction, today, already_inside=False, entry=None):
     """Decide one scan. person: PersonState or None (unknown); site: SiteState; direction: IN or OUT
-    (the effective direction, see effective_direction); today: ISO day. Returns an Outcome."""
-    if person is None:
+    (the effective direction, see effective_direction); today: ISO day. Returns an Outcome.
+
+    entry: (verdict, reason) already found from a certificate the person carries (an EU certificate's own doses,
+    tests and recoveries under the site's profile, dcc.apply_policy); it takes the place of rules 2 and 3."""
+    if person is None and entry is None:
         return refuse_code(R_UNKNOWN)
     if direction == OUT:
         return _outcome(EXIT, R_CHECKED_OUT if already_inside else R_NOT_INSIDE, check_out=already_inside)
-    if person.status in ("positive", "contact") and in_window(person.status_since, person.status_until, today):
-        return _outcome(BLACK, R_POSITIVE if person.status == "positive" else R_CONTACT, alert=True)
-    verdict, reason = entry_verdict(site.policy, doses_by(person.dose_dates, today), site.yellow_admits)
+    if entry is None:
+        if person.status in ("positive", "contact") and in_window(person.status_since, person.status_until, today):
+            return _outcome(BLACK, R_POSITIVE if person.status == "positive" else R_CONTACT, alert=True)
+        verdict, reason = entry_verdict(site.policy, doses_by(person.dose_dates, today), site.yellow_admits)
+    else:
+        verdict, reason = entry
+        if verdict == BLACK:
+            return _outcome(BLACK, reason, alert=True)
+        if verdict not in (GREEN, YELLOW, RED):
+            return refuse_code(reason)
+        if verdict == YELLOW and not site.yellow_admits:
+            verdict, reason = RED, R_TOO_FEW_DOSES
     if verdict == RED:
         return _outcome(RED, reason, show=site.referral)
     if already_inside:

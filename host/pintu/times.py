@@ -45,7 +45,7 @@ def parse_time(text, now):
     if _DURATION.match(text.lower()):
         return int(now - parse_duration(text))
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     except ValueError:
         raise PintuError("bad time %r (expected YYYY-MM-DD, YYYY-MM-DDTHH:MM or a duration like 2h)" % text) from None
     return int(moment.timestamp())

@@ -248,17 +248,6 @@ def test_manual_admit_errors(data, people):
         checkin.admit(data, "kantor", "12345")
 
 
-def test_dcc_reader_hook(data, people, monkeypatch):
-    from pintu import codes, policy
-
-    def reader(data_dir, text, at):
-        return codes.Reading(0, None, None, policy.PersonState("visitor", ("2021-06-01",), "clear", None, None))
-
-    monkeypatch.setitem(codes._READERS, codes.DCC_PREFIX, reader)
-    decision = scan(data, "HC1:ANYTHING")
-    assert decision.verdict == YELLOW and decision.person_id is None and decision.occupancy == 1
-
-
 def test_resent_scan_from_an_unbound_device_is_recorded_once(data, people):
     registry.add_device(data, "loose")
     first = checkin.decide_scan(data, people["budi"], device="loose", at=NOW, scan_ref=3)
@@ -272,6 +261,6 @@ def test_a_failing_reader_refuses(data, people, monkeypatch):
     def broken(data_dir, text, at):
         raise RuntimeError("bug")
 
-    monkeypatch.setitem(codes._READERS, codes.DCC_PREFIX, broken)
+    monkeypatch.setitem(codes._READERS, "HC1:", broken)
     decision = scan(data, "HC1:ANYTHING")
     assert (decision.verdict, decision.reason) == (INVALID, R_UNREADABLE)
