@@ -59,6 +59,8 @@ def mosquitto_conf(out_dir, port=1883, bind="0.0.0.0", run_as="mosquitto"):
         "persistence_location %s/" % out_dir,
         "autosave_interval 5",
         "max_queued_messages 100000",
+        # A frame is at most 1,400 bytes: a client sending a bigger packet is disconnected before it is buffered.
+        "max_packet_size 4096",
         "",
     ])
 

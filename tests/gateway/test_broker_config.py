@@ -97,3 +97,21 @@ def test_wrong_password_and_no_credentials_are_refused(broker):
     time.sleep(0.5)
     c.loop_stop()
     assert refused == [True]
+
+
+def test_oversize_packets_never_reach_the_host(broker):
+    seen = []
+    host, _ = client(broker.port, HOST_USER, "host-secret", lambda c, u, m: seen.append(len(m.payload)),
+                     subscribe=["pintu/+/+/up"])
+    door1, rc = client(broker.port, "door-1", "pw-door-1")
+    assert rc == 0
+    time.sleep(0.3)
+    door1.publish(up_topic("site-a", "door-1"), bytes(10_000), qos=0)
+    time.sleep(0.5)
+    door1b, _ = client(broker.port, "door-1", "pw-door-1")  # the broker dropped the first connection
+    door1b.publish(up_topic("site-a", "door-1"), bytes(100), qos=1).wait_for_publish(5)
+    time.sleep(0.5)
+    assert seen == [100]
+    for c in (host, door1, door1b):
+        c.disconnect()
+        c.loop_stop()
