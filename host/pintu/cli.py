@@ -298,7 +298,8 @@ def device_add(ctx, device_id, door_id, link, wifi_ssid, wifi_password, broker, 
 @click.pass_context
 def device_list(ctx, as_json):
     """List door units."""
-    columns = (("device", "DEVICE"), ("door", "DOOR"), ("last_seen", "LAST SEEN"), ("firmware", "FIRMWARE"))
+    columns = (("device", "DEVICE"), ("door", "DOOR"), ("last_seen", "LAST SEEN"), ("firmware", "FIRMWARE"),
+               ("board", "BOARD"), ("revoked", "REVOKED"))
     _emit(as_json, registry.list_devices(_data(ctx)), lambda rows: _table(rows, columns))
 
 
