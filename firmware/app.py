@@ -5,6 +5,8 @@ The unit never decides: no verdict in time (or no link) is OFFLINE, which never 
 taken from the authentication counter, so they never repeat across reboots; a resend of an unanswered SCAN is a new
 frame carrying the same scan id, and the host answers it idempotently."""
 
+import hashlib
+
 import pintu_protocol as p
 from firmware import VERSION
 from firmware.hw import ticks_diff
@@ -14,7 +16,6 @@ from pintu_protocol import verdicts
 IDLE = 0
 WAITING = 1  # a SCAN is out, its VERDICT not yet in
 FEEDBACK = 2  # a pattern is playing; codes read now are dropped
-STATE_NAMES = ("idle", "waiting", "feedback")
 _REPLAY_BACKOFF_MIN_MS = 2000
 _REPLAY_BACKOFF_MAX_MS = 60000
 _U16 = 0xFFFF
@@ -47,7 +48,7 @@ class App:
         self._last_step = now
         self.uptime_ms = 0  # accumulated: ticks wrap after ~12 days
         self._pending = None  # [scan id, code, first sent at, resent]
-        self._last_code = None
+        self._last_digest = None  # SHA-256 of the last code read: a code is up to 1,200 bytes of heap, its digest 32
         self._last_code_at = now
         self._inflight = None  # [scan id, sent at] of a QUEUED replay
         self._replay_wait = 0
@@ -148,14 +149,15 @@ class App:
 
     # -- the scanner -------------------------------------------------------------------------------------------------
     def _on_code(self, code, now):
-        if code == self._last_code and ticks_diff(now, self._last_code_at) < self.settings["repeat_ms"]:
+        digest = hashlib.sha256(code).digest()
+        if digest == self._last_digest and ticks_diff(now, self._last_code_at) < self.settings["repeat_ms"]:
             self._last_code_at = now  # still held under the scanner: the window slides
             self.counts["duplicates"] += 1
             return
         if self.state != IDLE:
             self.counts["busy"] += 1
             return
-        self._last_code = code
+        self._last_digest = digest
         self._last_code_at = now
         self.counts["scans"] += 1
         scan_id = self._take_scan_id()

@@ -6,26 +6,24 @@ beside the light pattern and is only ever started for a verdict that opens the d
 from firmware.hw import ticks_add, ticks_diff
 from pintu_protocol import verdicts
 
-# A step is (milliseconds, colour, buzzer Hz or 0). The last step of a verdict pattern holds for feedback_ms.
-_ALARM = ((150, "red", 2800), (150, "off", 1900)) * 8
+# A pattern is a flat tuple of steps, three items each: milliseconds, colour, buzzer Hz or 0. (Flat, not a tuple per
+# step: that would be some 30 more small objects held on the unit's heap for ever, about 1 KB.) The last step of a
+# verdict pattern holds for feedback_ms.
+STEP = 3
 PATTERNS = {
-    "admit": ((300, "green", 2000), (1500, "green", 0)),
-    "guard_check": ((200, "yellow", 1500), (150, "off", 0), (200, "yellow", 1500), (1500, "yellow", 0)),
-    "refuse": ((600, "red", 400), (1500, "red", 0)),
-    "alarm": _ALARM + ((1500, "red", 2800),),  # BLACK: unmistakable, long, loud
-    "wait": ((250, "yellow", 800), (250, "off", 0), (250, "yellow", 800), (250, "off", 0), (1500, "yellow", 0)),
-    "invalid": ((120, "red", 300), (120, "off", 0), (120, "red", 300), (1500, "red", 0)),
-    "goodbye": ((150, "green", 1800), (150, "green", 1200), (1500, "green", 0)),
-    "see_guard": ((300, "yellow", 600), (300, "red", 600), (300, "yellow", 600), (1500, "red", 0)),
+    "admit": (300, "green", 2000, 1500, "green", 0),
+    "guard_check": (200, "yellow", 1500, 150, "off", 0, 200, "yellow", 1500, 1500, "yellow", 0),
+    "refuse": (600, "red", 400, 1500, "red", 0),
+    "alarm": (150, "red", 2800, 150, "off", 1900) * 8 + (1500, "red", 2800),  # BLACK: unmistakable, long, loud
+    "wait": (250, "yellow", 800, 250, "off", 0, 250, "yellow", 800, 250, "off", 0, 1500, "yellow", 0),
+    "invalid": (120, "red", 300, 120, "off", 0, 120, "red", 300, 1500, "red", 0),
+    "goodbye": (150, "green", 1800, 150, "green", 1200, 1500, "green", 0),
+    "see_guard": (300, "yellow", 600, 300, "red", 600, 300, "yellow", 600, 1500, "red", 0),
     # Not verdicts: the unit's own states. They repeat until something else is played.
-    "config_error": ((400, "red", 0), (400, "yellow", 0), (400, "red", 0), (1200, "off", 0)),
-    "boot": ((200, "white", 1000), (200, "off", 0)),
+    "config_error": (400, "red", 0, 400, "yellow", 0, 400, "red", 0, 1200, "off", 0),
+    "boot": (200, "white", 1000, 200, "off", 0),
 }
 REPEATING = ("config_error",)
-
-
-def pattern_for(verdict):
-    return verdicts.verdict_pattern(verdict)
 
 
 class Feedback:
@@ -60,20 +58,19 @@ class Feedback:
 
     def verdict(self, code, hold_ms=None, relay_ms=0):
         """Play a verdict's pattern; the relay pulses only when the verdict opens the door."""
-        self.play(pattern_for(code), hold_ms, relay_ms if verdicts.opens_door(code) else 0)
+        self.play(verdicts.verdict_pattern(code), hold_ms, relay_ms if verdicts.opens_door(code) else 0)
 
     def _apply(self, now):
-        _ms, colour, tone = self._steps[self._index]
+        i = self._index  # where the step starts in the flat tuple: ms, colour, tone
         self._step_start = now
-        self._leds.show(colour)
+        self._leds.show(self._steps[i + 1])
         if self._buzzer is not None:
-            self._buzzer.tone(tone)
+            self._buzzer.tone(self._steps[i + 2])
 
     def _length(self, index):
-        ms = self._steps[index][0]
-        if index == len(self._steps) - 1 and self._hold_ms is not None and self.pattern not in REPEATING:
+        if index == len(self._steps) - STEP and self._hold_ms is not None and self.pattern not in REPEATING:
             return self._hold_ms
-        return ms
+        return self._steps[index]
 
     def tick(self):
         now = self._clock.ticks_ms()
@@ -84,7 +81,7 @@ class Feedback:
                 self._relay_until = None
         while self.pattern is not None and ticks_diff(now, self._step_start) >= self._length(self._index):
             ends = ticks_add(self._step_start, self._length(self._index))
-            self._index += 1
+            self._index += STEP
             if self._index >= len(self._steps):
                 if self.pattern in REPEATING:
                     self._index = 0

@@ -118,24 +118,6 @@ class DiscreteLeds:
             pin.value(self._on if name in lit else 1 - self._on)
 
 
-class PixelLed:
-    """One WS2812 pixel (neopixel): a colour name becomes an RGB value, dimmed so it does not dazzle."""
-
-    RGB = {"off": (0, 0, 0), "green": (0, 255, 0), "yellow": (255, 160, 0), "red": (255, 0, 0),
-           "white": (255, 255, 255)}
-
-    def __init__(self, pixels, brightness=64):
-        self._np = pixels  # object with __setitem__ and write()
-        self._scale = brightness
-        self.show("off")
-
-    def show(self, colour):
-        r, g, b = self.RGB.get(colour, (255, 0, 0))
-        s = self._scale
-        self._np[0] = (r * s // 255, g * s // 255, b * s // 255)
-        self._np.write()
-
-
 class Buzzer:
     """A passive buzzer on a PWM pin; tone(0) is silence."""
 
@@ -218,37 +200,6 @@ class UsbStream:
         micropython.kbd_intr(3)
 
 
-class Wifi:
-    """network.WLAN in station mode. connect() returns at once; while an association is under way it is left alone
-    (calling WLAN.connect again would restart it), and retried after WIFI_RETRY_MS."""
-
-    WIFI_RETRY_MS = 15000
-
-    def __init__(self, ssid, password):
-        import network
-
-        self._wlan = network.WLAN(network.STA_IF)
-        self._ssid = ssid
-        self._password = password
-        self._since = None
-
-    def connect(self):
-        if self._wlan.isconnected():
-            return
-        now = ticks_ms()
-        if self._since is None or ticks_diff(now, self._since) >= self.WIFI_RETRY_MS:
-            self._since = now
-            self._wlan.active(True)
-            try:
-                self._wlan.disconnect()
-            except OSError:
-                pass
-            self._wlan.connect(self._ssid, self._password)
-
-    def isconnected(self):
-        return self._wlan.isconnected()
-
-
 class Esp32Hardware:
     """Builds the board's adapters from its board definition (boards/*.json)."""
 
@@ -260,6 +211,8 @@ class Esp32Hardware:
 
         if spec["kind"] == "neopixel":
             from neopixel import NeoPixel
+
+            from firmware.hw_optional import PixelLed
 
             return PixelLed(NeoPixel(Pin(spec["pin"], Pin.OUT), 1), spec.get("brightness", 64))
         pins = {}
@@ -286,6 +239,8 @@ class Esp32Hardware:
         return UsbStream()
 
     def wifi(self, ssid, password):
+        from firmware.hw_optional import Wifi
+
         return Wifi(ssid, password)
 
     def mqtt_client(self, client_id, host, port, user, password, keepalive):

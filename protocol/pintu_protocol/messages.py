@@ -35,24 +35,25 @@ IN = 0  # direction of a scan: entering
 OUT = 1  # leaving
 
 # Field kinds: B/H/I unsigned 8/16/32-bit big-endian, t text (u8 length, printable ASCII), y bytes (u16 length).
-# The third item is the bound: the largest value for B/H/I, the longest length for t/y.
-_U8 = 0xFF
-_U16 = 0xFFFF
-_U32 = 0xFFFFFFFF
-# type: (class, name, fields); a field is (kind, bound). Field names come from the class, in order.
+# A field is (kind, bound): the largest value for B/H/I, the longest length for t/y. Field names come from the
+# class, in order. The fields several messages share are one tuple each (fewer objects on a door unit's heap).
+_U8 = ("B", 0xFF)
+_U16 = ("H", 0xFFFF)
+_U32 = ("I", 0xFFFFFFFF)
+_DIRECTION = ("B", OUT)
+_TEXT32 = ("t", 32)
+_CODE = ("y", MAX_CODE)
+_TEXT64 = ("t", MAX_TEXT)
+# type: (class, name, fields)
 SCHEMAS = {
-    HELLO: (Hello, "HELLO", (("t", 16), ("t", 32), ("y", MAX_DIGEST))),
-    SCAN: (Scan, "SCAN", (("I", _U32), ("t", 32), ("B", OUT), ("y", MAX_CODE))),
-    QUEUED: (Queued, "QUEUED", (("I", _U32), ("I", _U32), ("t", 32), ("B", OUT), ("y", MAX_CODE))),
-    HEARTBEAT: (
-        Heartbeat,
-        "HEARTBEAT",
-        (("I", _U32), ("H", _U16), ("H", _U16), ("H", _U16), ("I", _U32), ("t", 32)),
-    ),
-    VERDICT: (Verdict, "VERDICT", (("I", _U32), ("B", _U8), ("B", _U8), ("H", _U16), ("H", _U16), ("t", MAX_TEXT))),
-    CONFIG: (Config, "CONFIG", (("H", _U16), ("H", _U16), ("H", _U16), ("H", _U16), ("H", _U16), ("B", 1))),
-    ACK: (Ack, "ACK", (("B", _U8), ("I", _U32))),
-    ERROR: (Error, "ERROR", (("B", _U8), ("t", MAX_TEXT))),
+    HELLO: (Hello, "HELLO", (("t", 16), _TEXT32, ("y", MAX_DIGEST))),
+    SCAN: (Scan, "SCAN", (_U32, _TEXT32, _DIRECTION, _CODE)),
+    QUEUED: (Queued, "QUEUED", (_U32, _U32, _TEXT32, _DIRECTION, _CODE)),
+    HEARTBEAT: (Heartbeat, "HEARTBEAT", (_U32, _U16, _U16, _U16, _U32, _TEXT32)),
+    VERDICT: (Verdict, "VERDICT", (_U32, _U8, _U8, _U16, _U16, _TEXT64)),
+    CONFIG: (Config, "CONFIG", (_U16, _U16, _U16, _U16, _U16, ("B", 1))),
+    ACK: (Ack, "ACK", (_U8, _U32)),
+    ERROR: (Error, "ERROR", (_U8, _TEXT64)),
 }
 
 TYPE_OF = {}

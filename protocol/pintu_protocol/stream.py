@@ -11,24 +11,20 @@ from .frame import MAX_FRAME
 MAX_ENCODED = MAX_FRAME + 2 + (MAX_FRAME + 2) // 254 + 1
 
 
-def _make_table():
-    table = []
-    for i in range(256):
-        crc = i << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-        table.append(crc & 0xFFFF)
-    return tuple(table)
-
-
-_CRC_TABLE = _make_table()
+# CRC of each 4-bit value: a 16-entry table instead of the usual 256 entries keeps about 1 KB of a door unit's heap
+# free, for two lookups per byte instead of one (a 1,300-byte frame still takes a few milliseconds on an ESP32).
+_CRC_NIBBLES = (
+    0x0000, 0x1021, 0x2042, 0x3063, 0x4084, 0x50A5, 0x60C6, 0x70E7,
+    0x8108, 0x9129, 0xA14A, 0xB16B, 0xC18C, 0xD1AD, 0xE1CE, 0xF1EF,
+)
 
 
 def crc16(data, crc=0xFFFF):
     """CRC-16/CCITT, polynomial 0x1021, no final xor. The default start 0xFFFF (CCITT-FALSE) is what the
     framing uses; the GM65/GM861 scanners use the same polynomial from 0 (pass crc=0)."""
     for b in data:
-        crc = ((crc << 8) & 0xFFFF) ^ _CRC_TABLE[(crc >> 8) ^ b]
+        crc = ((crc << 4) & 0xFFFF) ^ _CRC_NIBBLES[(crc >> 12) ^ (b >> 4)]
+        crc = ((crc << 4) & 0xFFFF) ^ _CRC_NIBBLES[(crc >> 12) ^ (b & 0x0F)]
     return crc
 
 

@@ -52,12 +52,13 @@ def expected(pattern, hold_ms, relay_ms):
     out = [("relay", 1)] if relay_ms else []
     t = 0
     relay_open = bool(relay_ms)
-    for i, (ms, colour, tone) in enumerate(steps):
+    for i in range(0, len(steps), feedback.STEP):
+        ms, colour, tone = steps[i : i + feedback.STEP]
         if relay_open and t >= relay_ms:
             out.append(("relay", 0))
             relay_open = False
         out += [("led", colour), ("buzzer", tone)]
-        t += hold_ms if i == len(steps) - 1 else ms
+        t += hold_ms if i == len(steps) - feedback.STEP else ms
     if relay_open and t >= relay_ms:  # closes before the end of the last step
         out.append(("relay", 0))
     return out + [("led", "off"), ("buzzer", 0)]

@@ -4,7 +4,7 @@ MQTT link's reconnect policy against an in-process broker, and main.py's loop an
 import json
 
 import pintu_protocol as p
-from firmware import hw, main
+from firmware import hw, hw_optional, main
 from firmware.feedback import Feedback
 from firmware.hw_fake import (
     TEST_KEY,
@@ -59,7 +59,7 @@ def test_discrete_leds_buzzer_and_relay_drive_their_pins():
 
 def test_pixel_led_shows_dimmed_colours():
     rec = Recorder(FakeClock())
-    led = hw.PixelLed(FakePixels(rec), brightness=51)
+    led = hw_optional.PixelLed(FakePixels(rec), brightness=51)
     led.show("red")
     led.show("green")
     led.show("mauve")  # unknown colours show red: a fault never looks like an admit

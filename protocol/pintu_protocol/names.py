@@ -1,0 +1,70 @@
+"""The host's side of verdicts: their names and meanings for people (logs, events, the CLI), and the reason codes.
+
+A door unit never imports this module (its heap is small; it shows colours, not words, and never looks at a
+reason); the host reaches these names through pintu_protocol.verdicts, which loads this module on first use."""
+
+from .verdicts import BLACK, EXIT, FULL, GREEN, INVALID, OFFLINE, RED, YELLOW, verdict_pattern
+
+# Reason codes: why the host decided as it did. New codes may be added; a unit shows an unknown one as "other".
+R_OK = 0
+R_NO_DOSE = 1  # no vaccine dose recorded
+R_TOO_FEW_DOSES = 2  # fewer doses than the site's policy needs
+R_GUARD_CHECK = 3  # admissible, but the policy asks a guard to check first
+R_POSITIVE = 4
+R_CONTACT = 5
+R_SITE_FULL = 6
+R_UNREADABLE = 7  # not a code Pintu understands
+R_FORGED = 8  # signature does not verify
+R_REVOKED = 9
+R_UNKNOWN = 10  # well-formed and signed, but unknown to this host
+R_EXPIRED = 11
+R_NOT_YET_VALID = 12
+R_CHECKED_OUT = 13
+R_NOT_INSIDE = 14  # exit scan without an open visit: harmless
+R_ALREADY_INSIDE = 15  # entry scan by someone already inside: not counted twice
+R_HOST_FAULT = 16  # the host could not record the decision: it fails closed
+R_WRONG_DOOR = 17  # the device is not bound to a door, or the door is closed
+R_CERT_INVALID = 18  # a vaccination certificate failed a check
+
+# code: (name, meaning, feedback pattern name)
+VERDICTS = {
+    GREEN: ("GREEN", "admitted", verdict_pattern(GREEN)),
+    YELLOW: ("YELLOW", "admit after a guard checks", verdict_pattern(YELLOW)),
+    RED: ("RED", "refused: not vaccinated enough, see the clinic", verdict_pattern(RED)),
+    BLACK: ("BLACK", "refused: positive or close contact, guard alerted", verdict_pattern(BLACK)),
+    FULL: ("FULL", "refused: the site is full, please wait", verdict_pattern(FULL)),
+    INVALID: ("INVALID", "refused: code not valid", verdict_pattern(INVALID)),
+    EXIT: ("EXIT", "checked out", verdict_pattern(EXIT)),
+    OFFLINE: ("OFFLINE", "no answer from the host, see the guard", verdict_pattern(OFFLINE)),
+}
+
+REASONS = {
+    R_OK: "ok",
+    R_NO_DOSE: "no_dose",
+    R_TOO_FEW_DOSES: "too_few_doses",
+    R_GUARD_CHECK: "guard_check",
+    R_POSITIVE: "positive",
+    R_CONTACT: "contact",
+    R_SITE_FULL: "site_full",
+    R_UNREADABLE: "unreadable",
+    R_FORGED: "forged",
+    R_REVOKED: "revoked",
+    R_UNKNOWN: "unknown",
+    R_EXPIRED: "expired",
+    R_NOT_YET_VALID: "not_yet_valid",
+    R_CHECKED_OUT: "checked_out",
+    R_NOT_INSIDE: "not_inside",
+    R_ALREADY_INSIDE: "already_inside",
+    R_HOST_FAULT: "host_fault",
+    R_WRONG_DOOR: "wrong_door",
+    R_CERT_INVALID: "cert_invalid",
+}
+
+
+def verdict_name(code):
+    entry = VERDICTS.get(code)
+    return entry[0] if entry else "UNKNOWN(%d)" % code
+
+
+def reason_name(code):
+    return REASONS.get(code, "other")
