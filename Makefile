@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 .PHONY: demo test lint bench system-deps clean
 
 demo: $(VENV)/.installed
-	$(BIN)/pintu --help
+	$(BIN)/pintu demo
 
 test: $(VENV)/.installed node_modules/.installed system-deps
 	$(BIN)/ruff check .

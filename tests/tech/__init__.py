@@ -1,0 +1,1 @@
+"""Technician tools (flash, deploy against a virtual MicroPython board), pintu simulate and the demo."""

@@ -1,0 +1,172 @@
+"""`pintu deploy` against a virtual board (real MicroPython behind socket://), then the deployed app's scan ->
+VERDICT -> feedback cycle with `pintu serve` over the same line; and every way a deploy fails."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mpremote.transport_serial import SerialTransport
+
+from pintu import deploy, events
+from pintu.datadir import DataDir
+from tests.gateway.conftest import make_office
+from tests.mosquitto import free_port
+
+PINTU = str(Path(sys.executable).parent / "pintu")
+# protocol, umqtt, firmware but hw_fake.py (test fakes stay home), board.json, pintu.json, main.py
+EXPECTED = (len(list(deploy.PROTOCOL_DIR.glob("*.py"))) + len(list(deploy.UMQTT_DIR.glob("*.py")))
+            + len(list(deploy.FIRMWARE_DIR.glob("*.py"))) - 1 + 3)
+
+
+def pintu(data, *args, timeout=120):
+    env = dict(os.environ, PINTU_DATA=str(data))
+    return subprocess.run([PINTU, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def wait_outputs(board, want, timeout=15.0):
+    """The recorded (device, value) pairs once `want` is among them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = [(d, v) for _t, d, v in board.control(cmd="outputs")["outputs"]]
+        if want in seen:
+            return seen
+        time.sleep(0.1)
+    raise TimeoutError("%r never shown; outputs %r" % (want, seen))
+
+
+def wait_idle(board, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = board.control(cmd="status")
+        if status["app"] and status["app"]["state"] == 0:
+            return
+        time.sleep(0.1)
+    raise TimeoutError("the unit never went idle: %r" % status)
+
+
+def test_board_files_are_what_the_firmware_expects(tmp_path):
+    office = make_office(tmp_path / "data")
+    office.data.close()
+    cfg, path = deploy.device_config(office.path, "door-1")
+    files = deploy.board_files(cfg, path.read_bytes())
+    targets = [f.target for f in files]
+    assert len(files) == len(set(targets))
+    assert "/lib/firmware/hw_fake.py" not in targets
+    assert {"/main.py", "/board.json", "/pintu.json", "/lib/umqtt/simple.py", "/lib/pintu_protocol/session.py",
+            "/lib/firmware/unit.py"} <= set(targets)
+    assert targets[-1] == "/main.py"  # last: a deploy cut short does not boot a half app
+    assert [f.data for f in files if f.target == "/pintu.json"] == [path.read_bytes()]
+    assert len(files) == EXPECTED
+
+
+def test_deploy_then_scan_verdict_feedback_over_the_same_line(tmp_path, virtual_board):
+    office = make_office(tmp_path / "data")
+    office.data.close()
+    n_files = len(deploy.board_files(*_cfg(office)))
+    assert n_files == EXPECTED
+
+    dry = pintu(office.path, "deploy", "--port", virtual_board.url, "--device", "door-1", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "%d to copy, 0 unchanged" % n_files in dry.stdout
+
+    first = pintu(office.path, "deploy", "--port", virtual_board.url, "--device", "door-1")
+    assert first.returncode == 0, first.stderr
+    assert "copied %d file(s), 0 unchanged" % n_files in first.stdout
+    assert "door-1 says HELLO: firmware" in first.stdout and "esp32-devkitc-gm65" in first.stdout
+    files = virtual_board.control(cmd="files")["files"]
+    assert {"/main.py", "/pintu.json", "/board.json", "/lib/firmware/app.py"} <= set(files)
+    virtual_board.wait_mode("app")
+
+    # The host takes the line over; a code under the virtual scanner goes SCAN -> VERDICT -> LEDs and relay.
+    env = dict(os.environ, PINTU_DATA=office.path, PYTHONUNBUFFERED="1")
+    serve = subprocess.Popen([PINTU, "serve", "--serial", virtual_board.url], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(1.0)
+        assert virtual_board.control(cmd="scan", code=office.codes["budi"].decode()) == {"ok": True}
+        seen = wait_outputs(virtual_board, ("led", "green"))
+        wait_outputs(virtual_board, ("relay", 1))
+        wait_idle(virtual_board)  # a code shown while the pattern plays is dropped, as at a real door
+        virtual_board.control(cmd="scan", code=office.codes["andi"].decode())  # positive: BLACK, alarm
+        seen = wait_outputs(virtual_board, ("led", "red"))
+        assert seen.count(("relay", 1)) == 1  # the door opened for Budi only
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        out, _ = serve.communicate(timeout=15)
+    assert serve.returncode == 0, out
+    assert "door-1: scan" in out and "-> GREEN" in out and "-> BLACK" in out
+    with DataDir(office.path) as data:
+        recorded = [(e["device"], e["verdict"]) for e in events.list_events(data, "kantor")]
+    assert recorded == [("door-1", "BLACK"), ("door-1", "GREEN")]
+
+    # Again while the app runs: the REPL escape gets the raw REPL; nothing changed, nothing copied.
+    again = pintu(office.path, "deploy", "--port", virtual_board.url, "--device", "door-1", "--json")
+    assert again.returncode == 0, again.stderr
+    assert "REPL escape" in again.stderr
+    result = json.loads(again.stdout)
+    assert result["copied"] == [] and len(result["unchanged"]) == n_files
+    assert result["hello"]["board"] == "esp32-devkitc-gm65"
+    virtual_board.wait_mode("app")
+
+
+def _cfg(office):
+    cfg, path = deploy.device_config(office.path, "door-1")
+    return cfg, path.read_bytes()
+
+
+def test_a_changed_config_is_the_only_file_copied(tmp_path, virtual_board):
+    office = make_office(tmp_path / "data")
+    office.data.close()
+    first = deploy.deploy(office.path, "door-1", virtual_board.url, wait_hello=False)
+    assert len(first["copied"]) == EXPECTED
+    cfg_path = Path(office.path) / "devices" / "door-1.json"
+    cfg_path.write_text(cfg_path.read_text().replace('"door": "lobby"', '"door": "lobby", "feedback_ms": 900'))
+    second = deploy.deploy(office.path, "door-1", virtual_board.url)
+    assert second["copied"] == ["/pintu.json"]
+    assert second["hello"] is not None
+
+
+def test_no_port_unknown_device_and_no_raw_repl(tmp_path):
+    office = make_office(tmp_path / "data")
+    office.data.close()
+    result = pintu(office.path, "deploy", "--port", str(tmp_path / "ttyNONE"), "--device", "door-1")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["pintu: no such port %s (is the board plugged in?)"
+                                                   % (tmp_path / "ttyNONE")]
+    result = pintu(office.path, "deploy", "--port", "socket://127.0.0.1:1", "--device", "door-9")
+    assert result.returncode == 2 and "no config for device 'door-9'" in result.stderr
+    result = pintu(office.path, "deploy", "--port", "socket://127.0.0.1:%d" % free_port(), "--device", "door-1")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "cannot open socket://" in result.stderr
+
+    # Something that accepts the connection but never speaks MicroPython's raw REPL.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        url = "socket://127.0.0.1:%d" % silent.getsockname()[1]
+
+        def quick(port, log=None):
+            return deploy.Board(port, repl_timeout=0.5, escape_timeout=1.0, log=log)
+
+        with pytest.raises(deploy.DeployError, match="does not answer the raw REPL"):
+            deploy.deploy(office.path, "door-1", url, board_factory=quick)
+
+
+def test_a_write_that_fails_on_the_board_is_one_line(tmp_path, virtual_board):
+    office = make_office(tmp_path / "data")
+    office.data.close()
+    transport = SerialTransport(virtual_board.url, timeout=2)
+    transport.enter_raw_repl(soft_reset=False)
+    transport.exec("f = open('/lib', 'w')\nf.write('not a folder')\nf.close()")  # /lib/... can never be created
+    transport.close()
+    with pytest.raises(deploy.DeployError) as err:
+        deploy.deploy(office.path, "door-1", virtual_board.url)
+    message = str(err.value)
+    assert message.startswith("writing /lib/pintu_protocol/__init__.py failed on the board: OSError")
+    assert "\n" not in message
