@@ -5,6 +5,7 @@ once (BEGIN IMMEDIATE), so two doors of one site deciding at the same moment are
 If storage fails the decision fails closed: INVALID with reason R_HOST_FAULT, and nothing opens.
 """
 
+import logging
 import sqlite3
 import time
 from collections import namedtuple
@@ -27,6 +28,8 @@ from . import codes, dcc, policy
 from .errors import PintuError
 from .nik import normalise_nik
 from .times import day_number, local_date
+
+log = logging.getLogger("pintu.checkin")
 
 _DecisionBase = namedtuple(
     "_DecisionBase",
@@ -245,7 +248,8 @@ def decide_scan(data, code, door=None, device=None, direction=IN, at=None, scan_
                 )
             if scan_ref is not None and not dry_run:
                 store.insert_scan(source, scan_ref, decision.event_id, int(at))
-    except sqlite3.Error:
+    except sqlite3.Error as e:
+        _storage_failed(e)
         return host_fault(door)
     return decision._replace(event_id=None) if dry_run else decision
 
@@ -291,6 +295,13 @@ def admit(data, site, nik, operator=None, at=None, dry_run=False):
                 "manual",
                 operator=operator,
             )
-    except sqlite3.Error:
+    except sqlite3.Error as e:
+        _storage_failed(e)
         return host_fault()
     return decision._replace(event_id=None) if dry_run else decision
+
+
+def _storage_failed(error):
+    # The reason goes to the log (and, from the CLI, to stderr): "database or disk is full", "attempt to write a
+    # readonly database"... The decision itself is INVALID/host_fault: nobody is admitted while storage fails.
+    log.error("storage failed (%s): refusing, nobody is admitted until it works again", error)

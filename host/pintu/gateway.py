@@ -4,6 +4,7 @@ A transport hands over whole frames with handle(frame, reply, origin); the gatew
 device registry, decides scans through the host core and answers through reply(). It never knows the medium."""
 
 import logging
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -50,7 +51,18 @@ class Gateway:
     def handle(self, frame, reply, origin=None):
         """One frame from a link. origin: the (site, device) the medium itself names (an MQTT topic), or None."""
         with self._lock:
-            answers = self._handle(frame, origin)
+            try:
+                answers = self._handle(frame, origin)
+            except sqlite3.Error as e:
+                # Disk full, read-only, damaged: nothing is answered, so the unit shows OFFLINE (never admits) and
+                # keeps the scan queued until storage works again. Said once per frame, plainly.
+                self.stats["storage_failed"] += 1
+                log.error("storage failed (%s): refusing every frame until it works again", e)
+                answers = []
+            except Exception:  # a bug on hostile input must drop that frame, never stop the link's thread
+                self.stats["crashed"] += 1
+                log.exception("frame dropped: unexpected error")
+                answers = []
         for answer in answers:
             reply(answer)
         return answers

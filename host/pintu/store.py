@@ -170,6 +170,19 @@ def open_store(data_dir):
     return Store(db_path)
 
 
+def _why_not_writable(path):
+    """A hint for an operator when the database will not open: SQLite only says "unable to open database file"."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return " (the file system holding it is read-only)"
+    except OSError:
+        return ""
+    if not os.access(folder, os.W_OK) or not os.access(path, os.W_OK):
+        return " (it or its folder is not writable)"
+    return ""
+
+
 class Store:
     """One connection to the database. Use one Store per thread or process."""
 
@@ -180,11 +193,15 @@ class Store:
             self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as e:
+            raise PintuError("cannot open %s: %s%s" % (path, e, _why_not_writable(path))) from None
         finally:
             os.umask(old_umask)
         # WAL + NORMAL: a commit survives a crash of the process; only a power cut may lose the last commits.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows (a purge) are overwritten, not left readable in free pages of the file.
+        self._db.execute("PRAGMA secure_delete=ON")
         self._depth = 0
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
@@ -216,7 +233,10 @@ class Store:
             yield self
         except BaseException:
             self._depth = 0
-            self._db.execute("ROLLBACK")
+            # SQLite may have rolled back already (SQLITE_FULL does): a second ROLLBACK would fail with "no
+            # transaction is active" and hide the real error from the log.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             raise
         self._depth = 0
         self._db.execute("ROLLBACK" if rollback else "COMMIT")
