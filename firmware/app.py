@@ -136,10 +136,10 @@ class App:
             s = self.settings
             # Unknown codes get the refusal pattern and never the relay (verdicts.verdict_pattern / opens_door).
             self.feedback.verdict(verdict.verdict, s["feedback_ms"], s["relay_ms"])
-        else:
-            # A queued scan's verdict: recorded by the host, shown to nobody, opens nothing. A late verdict for a
-            # scan already shown as OFFLINE settles its queue record too, when it is the oldest.
-            self._settle(verdict.scan)
+        elif self._inflight is not None and verdict.scan == self._inflight[0]:
+            self._replayed()  # an answer to the QUEUED replay in flight: recorded by the host, shown to nobody
+        # A late verdict for a scan already shown as OFFLINE settles nothing: its record stays queued, so the QUEUED
+        # replay tells the host the door stayed shut and the host undoes an admission nobody saw.
 
     def _apply_config(self, msg):
         bounds = self.settings["bounds"]

@@ -13,13 +13,18 @@ from datetime import datetime, timezone
 
 from pintu_protocol.messages import IN, OUT
 from pintu_protocol.verdicts import (
+    GREEN,
     INVALID,
+    OFFLINE,
+    R_ALREADY_INSIDE,
     R_HOST_FAULT,
+    R_NOT_SHOWN,
     R_NOT_YET_VALID,
     R_OK,
     R_REVOKED,
     R_UNKNOWN,
     R_WRONG_DOOR,
+    YELLOW,
     reason_name,
     verdict_name,
 )
@@ -229,6 +234,8 @@ def decide_scan(data, code, door=None, device=None, direction=IN, at=None, scan_
             if scan_ref is not None:
                 row = store.find_scan(source, scan_ref)
                 if row is not None:
+                    if queued and not dry_run:
+                        _undo_unseen_admission(store, row, at)
                     return _from_event(row)
             if device is not None:
                 device_row = store.get_device(device)
@@ -252,6 +259,26 @@ def decide_scan(data, code, door=None, device=None, direction=IN, at=None, scan_
         _storage_failed(e)
         return host_fault(door)
     return decision._replace(event_id=None) if dry_run else decision
+
+
+def _undo_unseen_admission(store, event, at):
+    """A unit replays as QUEUED a scan this host had already admitted: the unit gave up waiting for the verdict and
+    showed OFFLINE, so the door stayed shut. The visit that admission opened is closed where it began (nobody went
+    in), and the record says so with an OFFLINE/not_shown event. Harmless when replayed again."""
+    if event["queued"] or event["verdict"] not in (GREEN, YELLOW) or event["reason"] == R_ALREADY_INSIDE:
+        return
+    if event["person_id"] is None or event["site_id"] is None:
+        return
+    visit = store.find_open_visit(event["person_id"], event["site_id"])
+    if visit is None or visit["check_in"] != event["time"] or visit["door_in"] != event["door_id"]:
+        return  # they have left since, or came in again another way: nothing to undo
+    store.close_visit(visit["id"], event["site_id"], visit["check_in"], "not_shown", event["door_id"])
+    site = store.get_site(event["site_id"])
+    store.insert_event(
+        at, event["site_id"], event["door_id"], event["device_id"], OFFLINE, R_NOT_SHOWN, event["person_id"],
+        "door", None, False, store.count_inside(event["site_id"]), site["capacity"], "", True,
+    )
+    log.warning("%s: scan shown as OFFLINE had been admitted; the visit is undone", event["device_id"])
 
 
 def _unbound_device(store, device, at, queued):

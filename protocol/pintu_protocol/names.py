@@ -25,6 +25,7 @@ R_ALREADY_INSIDE = 15  # entry scan by someone already inside: not counted twice
 R_HOST_FAULT = 16  # the host could not record the decision: it fails closed
 R_WRONG_DOOR = 17  # the device is not bound to a door, or the door is closed
 R_CERT_INVALID = 18  # a vaccination certificate failed a check
+R_NOT_SHOWN = 19  # recorded only: the unit had shown OFFLINE for this scan, so an admission was undone
 
 # code: (name, meaning, feedback pattern name)
 VERDICTS = {
@@ -58,6 +59,7 @@ REASONS = {
     R_HOST_FAULT: "host_fault",
     R_WRONG_DOOR: "wrong_door",
     R_CERT_INVALID: "cert_invalid",
+    R_NOT_SHOWN: "not_shown",
 }
 
 

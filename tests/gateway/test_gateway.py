@@ -4,7 +4,7 @@ import pintu_protocol as p
 from pintu import events
 from pintu.datadir import DataDir
 from pintu.gateway import Gateway
-from pintu_protocol.verdicts import BLACK, EXIT, FULL, GREEN, INVALID, R_ALREADY_INSIDE, RED
+from pintu_protocol.verdicts import BLACK, EXIT, FULL, GREEN, INVALID, OFFLINE, R_ALREADY_INSIDE, RED
 
 
 class Unit:
@@ -169,3 +169,22 @@ def test_full_verdict(office):
     assert unit.answer(ask(gw, unit.scan(office.codes["budi"]))).verdict == GREEN
     assert unit.answer(ask(gw, unit.scan(office.codes["dewi"]))).verdict == GREEN
     assert unit.answer(ask(gw, unit.scan(eko))).verdict == FULL
+
+
+def test_admission_the_unit_never_showed_is_undone_by_its_queued_replay(office):
+    gw = Gateway(office.data)
+    unit = Unit(office.units["door-1"])
+    verdict = unit.answer(ask(gw, unit.scan(office.codes["budi"])))
+    assert (verdict.verdict, verdict.occupancy) == (GREEN, 1)
+    # The unit heard it too late: it had shown OFFLINE and queued the scan; now it replays it.
+    replay = p.Queued(unit.scan_id, 5, "lobby", p.IN, office.codes["budi"])
+    assert unit.answer(ask(gw, unit.session.send(replay))) == p.Ack(p.QUEUED, unit.scan_id)
+    assert office.data.store.count_inside("kantor") == 0
+    rows = office.data.store.list_events()
+    assert sorted((r["verdict"], events.reason_name(r["reason"])) for r in rows) == [
+        (GREEN, "ok"), (OFFLINE, "not_shown")]
+    # Replayed again (the ACK was lost): nothing more changes.
+    unit.answer(ask(gw, unit.session.send(replay)))
+    assert len(office.data.store.list_events()) == 2
+    # The person really comes in on the next scan and is counted.
+    assert unit.answer(ask(gw, unit.scan(office.codes["budi"]))).occupancy == 1

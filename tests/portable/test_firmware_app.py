@@ -170,6 +170,11 @@ def test_verdict_timeout_shows_offline_queues_and_resends_with_the_same_scan_id(
     bench.recorder.clear()
     bench.run(100)
     assert ("relay", 1) not in bench.recorder.values()
+    # ...and the scan stays queued, so its QUEUED replay tells the host that nobody saw that GREEN.
+    assert len(bench.app.queue) == 1
+    bench.run(5000)  # the OFFLINE pattern ends, the queue is replayed
+    replay = [m for m in bench.host.read() if type(m) is p.Queued]
+    assert replay and replay[0].scan == sent[0].scan
 
 
 def test_link_loss_queues_scans_and_replays_them_as_queued_after_reconnect():

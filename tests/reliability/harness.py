@@ -388,7 +388,11 @@ def audit(data_path, units):
             mismatched += 1
     phantom = sum(1 for key in scan_rows if key not in made)
     referenced = Counter(scan_rows.values())
-    doubled = sum(1 for eid, row in events.items() if row["device_id"] and referenced[eid] != 1)
+    # An OFFLINE/not_shown event undoes an admission nobody saw (checkin._undo_unseen_admission): it belongs to the
+    # scan's replay, not to a scan of its own.
+    undone = [row for row in events.values() if row["verdict"] == OFFLINE]
+    doubled = sum(1 for eid, row in events.items()
+                  if row["device_id"] and row["verdict"] != OFFLINE and referenced[eid] != 1)
     doubled += len(open_visits)
     inside = set()
     for row in events.values():  # the log, oldest first: who is inside according to it
@@ -396,15 +400,15 @@ def audit(data_path, units):
             continue
         if row["verdict"] in (GREEN, YELLOW) and not row["queued"]:
             inside.add(row["person_id"])
-        elif row["verdict"] == EXIT:
+        elif row["verdict"] in (EXIT, OFFLINE):
             inside.discard(row["person_id"])
     occupancy_off = abs(len(inside) - inside_now)
     should_open = sum(1 for v in made.values() if verdicts.opens_door(v))
     offline_admit = max(0, opened - should_open)
     shown_offline = sum(1 for v in made.values() if v == OFFLINE)
     # Decided and recorded as an admission, but the unit had already given up and shown OFFLINE: the door did not
-    # open although the host counts the person inside (see docs/threat-model.md, "known gaps").
-    admitted_unseen = sum(1 for key, v in made.items() if v == OFFLINE and key in scan_rows
+    # open. The scan's QUEUED replay undoes it; what is left here was not (yet) undone.
+    admitted_unseen = -len(undone) + sum(1 for key, v in made.items() if v == OFFLINE and key in scan_rows
                           and scan_rows[key] in events and not events[scan_rows[key]]["queued"]
                           and events[scan_rows[key]]["verdict"] in (GREEN, YELLOW)
                           and events[scan_rows[key]]["reason"] != R_ALREADY_INSIDE)
@@ -412,7 +416,8 @@ def audit(data_path, units):
         "scans_made": len(made),
         "verdicts_shown": len(made) - shown_offline,
         "offline_shown": shown_offline,
-        "events_stored": len(events),
+        "events_stored": len(events) - len(undone),  # decisions; the undo records are counted on their own
+        "admissions_undone": len(undone),
         "inside": inside_now,
         "inside_by_log": len(inside),
         "lost": lost,
