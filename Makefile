@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench system-deps clean
+.PHONY: demo test lint system-deps clean
 
 demo: $(VENV)/.installed
 	$(BIN)/pintu demo
@@ -14,9 +14,6 @@ test: $(VENV)/.installed node_modules/.installed system-deps
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
-
-bench: $(VENV)/.installed node_modules/.installed
-	$(BIN)/python bench/wire_size.py
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

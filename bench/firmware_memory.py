@@ -1,6 +1,6 @@
 """Heap used by the door-unit firmware under real MicroPython (the WebAssembly port, 32-bit like an ESP32).
 
-Runs node bench/mpy_steps.mjs (tests/mpy/run.mjs's loader, one runPython() per step), imports what a serial-linked
+Runs node tests/mpy/run.mjs (one runPython() per step), imports what a serial-linked
 unit imports, boots a unit on fake hardware and runs one
 scan cycle (code read -> SCAN -> VERDICT -> feedback), printing gc.mem_alloc() after gc.collect() at each point,
 twice: with the modules as .mpy files compiled by mpy-cross (what `pintu deploy` should install: no compiler run on
@@ -29,7 +29,7 @@ BUDGET = 48 * 1024
 SETTLE = "import gc\ngc.collect()\n"
 MARK = "import gc\ngc.collect()\nprint('MEM %%s %%d' %% (%r, gc.mem_alloc()))\n"
 CODE = b"HC1:" + b"6BFOXN%TS3DH0YOJ58S S-W5HDC *M0II5XHC9B5G2+$N IOP-IA%NFQGRJPC%OQHIZC4.OI1RM8ZA" * 6
-# One runPython() call per step: this port reclaims garbage only between calls (see mpy_steps.mjs).
+# One runPython() call per step: this port reclaims garbage only between calls (see tests/mpy/run.mjs).
 STEPS = (
     SETTLE,
     MARK % "interpreter",
@@ -77,14 +77,14 @@ def compile_tree(src, dst):
 
 def measure(node, protocol_dir, firmware_dir, board):
     cmd = [
-        node, str(ROOT / "bench" / "mpy_steps.mjs"),
+        node, str(ROOT / "tests" / "mpy" / "run.mjs"),
         "--mount", "%s:/lib/pintu_protocol" % protocol_dir,
         "--mount", "%s:/lib/firmware" % firmware_dir,
         "--mount", "%s:/boards" % (ROOT / "boards"),
         "--path", "/lib",
     ]
     for step in STEPS:
-        cmd += ["--step", step.replace("BOARD", board)]
+        cmd += ["--exec", step.replace("BOARD", board)]
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         sys.exit("MicroPython run failed:\n%s%s" % (result.stdout, result.stderr))

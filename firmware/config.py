@@ -2,6 +2,8 @@
 
 import json
 
+from pintu_protocol import valid_device_id
+
 # Tunables a provisioned file may set and a CONFIG message may change: (default, smallest, largest).
 TUNABLES = {
     "verdict_timeout_ms": (3000, 300, 30000),
@@ -13,20 +15,23 @@ TUNABLES = {
     "queue_max": (64, 1, 1000),  # records kept on flash while offline
     "max_code": (1200, 16, 1200),  # longest code accepted from the scanner (the protocol's MAX_CODE)
 }
-_ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
 
 
 class ConfigError(Exception):
     """The config (or board) is missing or wrong: the unit shows the config_error pattern and does nothing else."""
 
 
-def _text(cfg, key, longest, errors, chars=None):
+def _text(cfg, key, longest, errors, is_id=False):
+    """is_id: a device or site id, which travels in frames and MQTT topics ([A-Za-z0-9._-], as the protocol says)."""
     value = cfg.get(key)
     if not isinstance(value, str) or not 0 < len(value) <= longest:
         errors.append("%s must be text of 1-%d characters" % (key, longest))
         return
+    if is_id and not valid_device_id(value):
+        errors.append("%s has a character that is not allowed" % key)
+        return
     for c in value:
-        if (chars and c not in chars) or not " " <= c <= "~":
+        if not " " <= c <= "~":
             errors.append("%s has a character that is not allowed" % key)
             return
 
@@ -36,8 +41,8 @@ def validate(cfg):
     if not isinstance(cfg, dict):
         return ["not a JSON object"]
     errors = []
-    _text(cfg, "device_id", 32, errors, _ID_CHARS)
-    _text(cfg, "site", 32, errors, _ID_CHARS)
+    _text(cfg, "device_id", 32, errors, True)
+    _text(cfg, "site", 32, errors, True)
     _text(cfg, "door", 32, errors)
     _text(cfg, "board", 32, errors)
     key = cfg.get("key")

@@ -51,15 +51,20 @@ class MicroPython:
         return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="session")
-def micropython():
+def require_micropython():
+    """node, with the MicroPython WebAssembly package installed; skips (fails under CI) otherwise. -> node's path."""
     node = require_program("node", "install Node.js 18+ (apt-get install nodejs), then run make test")
     if not MICROPYTHON_PACKAGE.exists():
         message = "MicroPython WebAssembly port missing: run 'npm ci' (make test does it)"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    return MicroPython(node)
+    return node
+
+
+@pytest.fixture(scope="session")
+def micropython():
+    return MicroPython(require_micropython())
 
 
 def run_portable_suite(micropython, modules, mounts=None):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.conftest import IN_CI, MICROPYTHON_PACKAGE, ROOT, require_program
+from tests.conftest import ROOT, require_micropython
 
 BOARD_SCRIPT = ROOT / "tests" / "mpy" / "board.mjs"
 INJECT = (ROOT / "tests" / "mpy" / "virtual_board.py", ROOT / "firmware" / "hw_fake.py")
@@ -38,7 +38,7 @@ class VirtualBoard:
         self._ctl_file.flush()
         return json.loads(self._ctl_file.readline())
 
-    def wait_mode(self, mode, timeout=15.0):
+    def wait_mode(self, mode, timeout=45.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             status = self.control(cmd="status")
@@ -65,12 +65,6 @@ class VirtualBoard:
 
 @pytest.fixture
 def virtual_board():
-    node = require_program("node", "install Node.js 18+ (apt-get install nodejs), then run make test")
-    if not MICROPYTHON_PACKAGE.exists():
-        message = "MicroPython WebAssembly port missing: run 'npm ci' (make test does it)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    board = VirtualBoard(node)
+    board = VirtualBoard(require_micropython())
     yield board
     board.close()

@@ -29,7 +29,7 @@ def pintu(data, *args, timeout=120):
     return subprocess.run([PINTU, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
-def wait_outputs(board, want, timeout=15.0):
+def wait_outputs(board, want, timeout=45.0):
     """The recorded (device, value) pairs once `want` is among them."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -40,7 +40,7 @@ def wait_outputs(board, want, timeout=15.0):
     raise TimeoutError("%r never shown; outputs %r" % (want, seen))
 
 
-def wait_idle(board, timeout=15.0):
+def wait_idle(board, timeout=45.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = board.control(cmd="status")
@@ -75,7 +75,7 @@ def test_deploy_then_scan_verdict_feedback_over_the_same_line(tmp_path, virtual_
     assert dry.returncode == 0, dry.stderr
     assert "%d to copy, 0 unchanged" % n_files in dry.stdout
 
-    first = pintu(office.path, "deploy", "--port", virtual_board.url, "--device", "door-1")
+    first = pintu(office.path, "deploy", "--port", virtual_board.url, "--device", "door-1", "--hello-timeout", "45")
     assert first.returncode == 0, first.stderr
     assert "copied %d file(s), 0 unchanged" % n_files in first.stdout
     assert "door-1 says HELLO: firmware" in first.stdout and "esp32-devkitc-gm65" in first.stdout
@@ -106,7 +106,8 @@ def test_deploy_then_scan_verdict_feedback_over_the_same_line(tmp_path, virtual_
     assert recorded == [("door-1", "BLACK"), ("door-1", "GREEN")]
 
     # Again while the app runs: the REPL escape gets the raw REPL; nothing changed, nothing copied.
-    again = pintu(office.path, "deploy", "--port", virtual_board.url, "--device", "door-1", "--json")
+    again = pintu(office.path, "deploy", "--port", virtual_board.url, "--device", "door-1", "--json",
+                  "--hello-timeout", "45")
     assert again.returncode == 0, again.stderr
     assert "REPL escape" in again.stderr
     result = json.loads(again.stdout)
