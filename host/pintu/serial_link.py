@@ -25,6 +25,7 @@ class SerialLink:
         self.reopen_s = reopen_s
         self.noise = 0
         self.opened = 0  # how many times the port was (re)opened
+        self._said_closed = False  # "cannot open" is logged once per outage, not on every retry
         self._port = None
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
@@ -70,8 +71,11 @@ class SerialLink:
         try:
             port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.1, write_timeout=2)
         except (serial.SerialException, OSError, ValueError) as e:
-            log.debug("%s: cannot open yet: %s", self.url, e)
+            level = logging.DEBUG if self._said_closed else logging.WARNING
+            log.log(level, "%s: cannot open (%s); retrying", self.url, e)
+            self._said_closed = True
             return None
+        self._said_closed = False
         self.opened += 1
         log.info("%s: open", self.url)
         return port
