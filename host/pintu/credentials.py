@@ -13,7 +13,7 @@ from collections import namedtuple
 
 import base45
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from pintu_protocol.verdicts import R_FORGED, R_OK, R_UNREADABLE
 
@@ -26,7 +26,6 @@ SIG_LEN = 64
 TOKEN_LEN = _BODY.size + SIG_LEN
 KEY_LEN = 32
 
-Token = namedtuple("Token", ("cred_id", "issue_day"))
 # What reading a scanned code gives: reason R_OK and either a credential id (PN1 cards) or, for a code that carries
 # its own proof, a verified EU certificate (dcc.Certificate: doses, tests, recoveries, a keyed holder id and nothing
 # personal); any other reason means INVALID.
@@ -79,7 +78,3 @@ def read_token(public_key, text):
         return Reading(R_FORGED, None, None, None)
     cred_id, day = _BODY.unpack(body)
     return Reading(R_OK, cred_id, day, None)
-
-
-def public_key_from_bytes(raw):
-    return Ed25519PublicKey.from_public_bytes(raw)

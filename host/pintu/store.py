@@ -300,9 +300,6 @@ class Store:
         except sqlite3.IntegrityError:
             raise PintuError("device %r already exists" % device_id) from None
 
-    def bind_device(self, device_id, door_id):
-        self._run("UPDATE devices SET door_id = ? WHERE id = ?", (door_id, device_id))
-
     def get_device(self, device_id):
         return self._one("SELECT * FROM devices WHERE id = ?", (device_id,))
 
@@ -357,9 +354,6 @@ class Store:
 
     def count_persons(self):
         return self._one("SELECT COUNT(*) FROM persons")[0]
-
-    def max_person_id(self):
-        return self._one("SELECT COALESCE(MAX(id), 0) FROM persons")[0]
 
     def set_status(self, person_id, status, since, until):
         self._run(
@@ -526,9 +520,6 @@ class Store:
             ),
         )
         return cur.lastrowid
-
-    def get_event(self, event_id):
-        return self._one("SELECT * FROM events WHERE id = ?", (event_id,))
 
     def list_events(self, site_id=None, since=None, verdict=None, person_id=None, limit=None):
         where, args = [], []

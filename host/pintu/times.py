@@ -1,7 +1,7 @@
 """Parsing and showing the times an operator types: ISO dates, durations like 8h or 30d, epoch seconds."""
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from .errors import PintuError
 
@@ -59,10 +59,6 @@ def local_date(epoch):
 def day_number(iso_day):
     """Days since 1970-01-01, as carried in a credential."""
     return (date.fromisoformat(iso_day) - date(1970, 1, 1)).days
-
-
-def day_from_number(days):
-    return (date(1970, 1, 1) + timedelta(days=days)).isoformat()
 
 
 def show_time(epoch):

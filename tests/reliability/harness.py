@@ -429,8 +429,3 @@ def audit(data_path, units):
         "admitted_unseen": admitted_unseen,
         "discrepancies": lost + mismatched + phantom + doubled + occupancy_off + offline_admit,
     }
-
-
-def queues_empty_and_kept(units):
-    """Nothing dropped from any unit's offline queue, and no queue left."""
-    return all(u.app.queue.dropped == 0 and len(u.app.queue) == 0 for u in units)
