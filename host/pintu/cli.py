@@ -718,26 +718,38 @@ def flash(port, chip, image, erase, baud, as_json):
 @main.command()
 @click.option("--port", required=True, help="The board's serial port or any pyserial URL (socket://HOST:PORT).")
 @click.option("--device", "device_id", required=True, help="A unit registered with pintu device add.")
-@click.option("--dry-run", is_flag=True, help="List what would be copied and what is unchanged; write nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Say which form (.mpy or .py) would be installed, list what would be copied and removed and "
+                   "what is unchanged; write nothing.")
+@click.option("--source", is_flag=True,
+              help="Install the modules under /lib as .py sources, not .mpy compiled by mpy-cross (for debugging).")
 @click.option("--hello-timeout", default=15.0, show_default=True, type=float,
               help="Seconds to wait for the unit's HELLO after the reset.")
 @json_option
 @click.pass_context
-def deploy(ctx, port, device_id, dry_run, hello_timeout, as_json):
-    """Copy the firmware, protocol, umqtt, board file and the unit's config to a board; reset it; wait for HELLO.
-    Files whose SHA-256 already matches on the board are skipped."""
+def deploy(ctx, port, device_id, dry_run, source, hello_timeout, as_json):
+    """Copy the firmware, protocol, umqtt (as .mpy compiled by mpy-cross), board file and the unit's config to a
+    board; reset it; wait for HELLO. Files whose SHA-256 already matches on the board are skipped."""
     from . import deploy as deploy_mod
 
     result = deploy_mod.deploy(ctx.find_root().obj, device_id, port, dry_run=dry_run, hello_timeout=hello_timeout,
-                               log=lambda text: click.echo("pintu: " + text, err=True))
+                               source=source, log=lambda text: click.echo("pintu: " + text, err=True))
 
     def human(r):
+        form = "compiled .mpy modules" if r["form"] == "mpy" else ".py sources"
         if r["dry_run"]:
+            click.echo("would install %s under /lib" % form)
             for target in r["would_copy"]:
                 click.echo("would copy %s" % target)
-            click.echo("%d to copy, %d unchanged" % (len(r["would_copy"]), len(r["unchanged"])))
+            for target in r["would_remove"]:
+                click.echo("would remove %s" % target)
+            click.echo("%d to copy, %d unchanged, %d to remove" % (len(r["would_copy"]), len(r["unchanged"]),
+                                                                  len(r["would_remove"])))
             return
+        click.echo("installed %s under /lib" % form)
         click.echo("copied %d file(s), %d unchanged" % (len(r["copied"]), len(r["unchanged"])))
+        if r["removed"]:
+            click.echo("removed %d file(s) of the other form: %s" % (len(r["removed"]), ", ".join(r["removed"])))
         if r["hello"]:
             click.echo("%s says HELLO: firmware %s on %s" % (r["device"], r["hello"]["firmware"],
                                                              r["hello"]["board"]))
