@@ -13,6 +13,7 @@ import pintu_protocol as p
 from pintu.simulator import Simulator, SimulatorError, device_key, make_configs, parse_mqtt_url, run_simulation
 from pintu_protocol import verdicts
 from tests.conftest import require_program
+from tests.portable.common import whole_frames
 
 VERDICT_FOR = {b"PINTU1:green": verdicts.GREEN, b"PINTU1:red": verdicts.RED, b"PINTU1:black": verdicts.BLACK,
                b"PINTU1:full": verdicts.FULL}
@@ -80,13 +81,7 @@ class PtyPeer(Peer):
                     continue
                 decoder = self.decoders[fd]
                 decoder.feed(data)
-                while True:
-                    try:
-                        frame = decoder.next_frame()
-                    except p.FramingError:
-                        continue
-                    if frame is None:
-                        break
+                for frame in whole_frames(decoder):
                     answer = self.handle(frame)
                     if answer is not None:
                         os.write(fd, p.encode_stream(answer))
