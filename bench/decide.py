@@ -22,8 +22,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "host"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol"))
 
-from pintu import cards, checkin, registry  # noqa: E402
-from pintu.datadir import DataDir  # noqa: E402
+from pintu import (
+    checkin,
+    registry,  # noqa: E402
+)
+from pintu.data.datadir import DataDir  # noqa: E402
+from pintu.registry import cards
 
 ROLES = ("asn", "staff", "visitor", "visitor")
 

@@ -26,10 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pintu_protocol as p  # noqa: E402
-from pintu import cards, provision, registry  # noqa: E402
-from pintu.broker import HOST_USER, passwd_line  # noqa: E402
-from pintu.datadir import DataDir  # noqa: E402
-from pintu.mqtt_link import down_topic, up_topic  # noqa: E402
+from pintu import registry  # noqa: E402
+from pintu.data.datadir import DataDir  # noqa: E402
+from pintu.gateway.mqtt_link import down_topic, up_topic  # noqa: E402
+from pintu.registry import cards, provision  # noqa: E402
+from pintu.registry.broker import HOST_USER, passwd_line  # noqa: E402
 from tests.mosquitto import Broker, free_port  # noqa: E402
 
 POOL = 8  # MQTT connections shared by the simulated units

@@ -3,7 +3,7 @@
 import re
 from datetime import date, datetime
 
-from .errors import PintuError
+from pintu.errors import PintuError
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

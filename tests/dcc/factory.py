@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from pintu import dcc
+from pintu.rules import hc1
 
 ES256, PS256 = -7, -37
 NOW = datetime(2022, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -36,7 +36,7 @@ class Signer:
 
     @property
     def kid(self) -> bytes:
-        return dcc.key_id(self.cert)
+        return hc1.key_id(self.cert)
 
 
 def make_signer(kind="ec", *, country="ID", eku=None) -> Signer:
@@ -73,7 +73,7 @@ def vaccination(dn=2, sd=2, dt="2022-01-10", ci=CI):
     }  # fmt: skip
 
 
-def lab_test(sc, tr=dcc.TEST_NOT_DETECTED, ci=CI):
+def lab_test(sc, tr=hc1.TEST_NOT_DETECTED, ci=CI):
     return {
         "t": [{"tg": "840539006", "tt": "LP6464-4", "sc": sc, "tr": tr, "tc": "Lab", "co": "ID", "is": "MoH",
                "ci": ci}],
@@ -120,5 +120,5 @@ def encode(cose_bytes: bytes) -> str:
     return "HC1:" + base45.b45encode(zlib.compress(cose_bytes, 9)).decode("ascii")
 
 
-def hc1(signer: Signer, payload=None, **kw) -> str:
+def hc1_code(signer: Signer, payload=None, **kw) -> str:
     return encode(cose(signer, payload, **kw))

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from pintu import dcc
+from pintu.rules import hc1
 
-from .factory import ID_KEY, NOW, claims, cose, encode, hc1, make_signer
+from .factory import ID_KEY, NOW, claims, cose, encode, hc1_code, make_signer
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SIGNER = make_signer("ec")  # module level: hypothesis re-runs the test body, not the fixtures
-ANCHORS = dcc.index_anchors([SIGNER.cert])
+ANCHORS = hc1.index_anchors([SIGNER.cert])
 GOOD_COSE = cose(SIGNER)
 B45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 
@@ -31,13 +31,13 @@ def outcome(code, now=NOW):
 
 def _outcome(code, now):
     try:
-        result = dcc.verify(code, ANCHORS, now=now, id_key=ID_KEY)
-    except dcc.DccError as exc:
-        assert exc.step in dcc.STEPS and exc.step != "internal", exc
-        assert exc.reason == dcc.STEPS[exc.step]
+        result = hc1.verify(code, ANCHORS, now=now, id_key=ID_KEY)
+    except hc1.DccError as exc:
+        assert exc.step in hc1.STEPS and exc.step != "internal", exc
+        assert exc.reason == hc1.STEPS[exc.step]
         return exc.step
-    assert isinstance(result, dcc.Certificate)
-    decision = dcc.apply_policy(result, "full", now=now, accept_test_or_recovery=True)
+    assert isinstance(result, hc1.Certificate)
+    decision = hc1.apply_policy(result, "full", now=now, accept_test_or_recovery=True)
     assert decision.verdict in (0, 1, 2, 3, 5)
     return "ok"
 
@@ -140,7 +140,7 @@ ENTRY = st.fixed_dictionaries(
         "sd": _mostly(st.integers(0, 5)),
         "dt": _mostly(DATES),
         "sc": _mostly(TIMES),
-        "tr": _mostly(st.sampled_from([dcc.TEST_NOT_DETECTED, dcc.TEST_DETECTED])),
+        "tr": _mostly(st.sampled_from([hc1.TEST_NOT_DETECTED, hc1.TEST_DETECTED])),
         "df": _mostly(DATES),
         "du": _mostly(DATES),
     }
@@ -180,17 +180,17 @@ def test_signed_hostile_payloads(hcert, iat, exp):
     payload[6], payload[4] = iat, exp
     blob = _tagged(payload)
     if blob is not None:
-        outcome(hc1(SIGNER, blob))
+        outcome(hc1_code(SIGNER, blob))
     sane = claims(hcert)
     blob = _tagged(sane)
     if blob is not None:
-        outcome(hc1(SIGNER, blob))
+        outcome(hc1_code(SIGNER, blob))
 
 
 @FUZZ
 @given(st.lists(ENTRY, min_size=1, max_size=2), st.sampled_from(["v", "t", "r"]), st.integers(-400, 400))
 def test_signed_entries_any_decision_time(entries, kind, hours):
-    outcome(hc1(SIGNER, claims({kind: entries})), now=NOW + timedelta(hours=hours))
+    outcome(hc1_code(SIGNER, claims({kind: entries})), now=NOW + timedelta(hours=hours))
 
 
 @pytest.mark.parametrize("code", [None, 42, b"HC1:\xff", bytearray(b"HC1:"), ["HC1:"]])

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.serialization import Encoding
 
 import pintu_protocol as p
-from pintu.cli import main
-from pintu.datadir import DataDir
-from pintu.gateway import Gateway
+from pintu.cli.main import main
+from pintu.data.datadir import DataDir
+from pintu.gateway.gateway import Gateway
 from pintu_protocol.verdicts import GREEN
 from tests.dcc import factory
 
@@ -103,13 +103,13 @@ AT = factory.NOW.isoformat()
 @pytest.mark.parametrize("policy, verdict", [("dose1", "GREEN"), ("full", "YELLOW"), ("booster", "RED")])
 def test_one_of_two_doses_under_each_policy(tmp_path, ec_signer, policy, verdict):
     d = _trusting(tmp_path, ec_signer, policy=policy)
-    code = factory.hc1(ec_signer, factory.claims(factory.vaccination(dn=1, sd=2)))
+    code = factory.hc1_code(ec_signer, factory.claims(factory.vaccination(dn=1, sd=2)))
     assert jrun(d, "check", "--door", "lobby", code, "--at", AT, expect=None)["verdict"] == verdict
 
 
 def test_negative_test_counts_only_where_the_site_accepts_it(tmp_path, ec_signer):
     sample = (factory.NOW - timedelta(hours=20)).isoformat()
-    code = factory.hc1(ec_signer, factory.claims(factory.lab_test(sample)))
+    code = factory.hc1_code(ec_signer, factory.claims(factory.lab_test(sample)))
     strict = _trusting(tmp_path / "strict", ec_signer)
     assert jrun(strict, "check", "--door", "lobby", code, "--at", AT, expect=3)["verdict"] == "INVALID"
     lenient = _trusting(tmp_path / "lenient", ec_signer, accept_tests=True)
@@ -118,7 +118,7 @@ def test_negative_test_counts_only_where_the_site_accepts_it(tmp_path, ec_signer
 
 def test_holder_is_counted_once_and_checked_out_and_nothing_personal_is_stored(tmp_path, ec_signer):
     d = _trusting(tmp_path, ec_signer)
-    code = factory.hc1(ec_signer, factory.claims(factory.vaccination(dn=2, sd=2)))
+    code = factory.hc1_code(ec_signer, factory.claims(factory.vaccination(dn=2, sd=2)))
     first = jrun(d, "check", "--door", "lobby", code, "--at", AT)
     again = jrun(d, "check", "--door", "lobby", code, "--at", AT)
     assert (first["verdict"], first["occupancy"]) == ("GREEN", 1)
@@ -141,7 +141,7 @@ def test_a_door_unit_scanning_a_certificate(tmp_path):
     (tmp_path / "signer.der").write_bytes(signer_der)
     run(d, "trust", "import", str(tmp_path / "signer.der"), expect=0)
     with DataDir(d) as data:
-        from pintu import provision
+        from pintu.registry import provision
         from pintu.times import parse_time
 
         _, cfg_path = provision.add_unit(data, "door-1", "lobby")

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from pintu import dcc
+from pintu.rules import hc1
 from pintu_protocol.verdicts import (
     BLACK,
     GREEN,
@@ -19,16 +19,16 @@ from pintu_protocol.verdicts import (
     YELLOW,
 )
 
-from .factory import ID_KEY, NOW, claims, hc1, lab_test, recovery, vaccination
+from .factory import ID_KEY, NOW, claims, hc1_code, lab_test, recovery, vaccination
 
 
 def verified(signer, hcert):
-    code = hc1(signer, claims(hcert))
-    return dcc.verify(code, dcc.index_anchors([signer.cert]), now=NOW, id_key=ID_KEY)
+    code = hc1_code(signer, claims(hcert))
+    return hc1.verify(code, hc1.index_anchors([signer.cert]), now=NOW, id_key=ID_KEY)
 
 
 def decide(cert, profile, **kw):
-    d = dcc.apply_policy(cert, profile, now=NOW, **kw)
+    d = hc1.apply_policy(cert, profile, now=NOW, **kw)
     return d.verdict, d.reason
 
 
@@ -49,64 +49,64 @@ def decide(cert, profile, **kw):
 )
 def test_profiles(ec_signer, dn, sd, expected):
     cert = verified(ec_signer, vaccination(dn=dn, sd=sd))
-    assert {p: decide(cert, p) for p in dcc.PROFILES} == expected
+    assert {p: decide(cert, p) for p in hc1.PROFILES} == expected
 
 
 def test_one_of_two_doses_end_to_end(ec_signer):
-    code = hc1(ec_signer, claims(vaccination(dn=1, sd=2)))
-    trusted = dcc.index_anchors([ec_signer.cert])
-    verdicts = {p: dcc.check(code, trusted, now=NOW, id_key=ID_KEY, profile=p).verdict for p in dcc.PROFILES}
+    code = hc1_code(ec_signer, claims(vaccination(dn=1, sd=2)))
+    trusted = hc1.index_anchors([ec_signer.cert])
+    verdicts = {p: hc1.check(code, trusted, now=NOW, id_key=ID_KEY, profile=p).verdict for p in hc1.PROFILES}
     assert verdicts == {"dose1": GREEN, "full": YELLOW, "booster": RED}
 
 
 def test_decision_carries_holder_id_and_expiry(ec_signer):
     cert = verified(ec_signer, vaccination())
-    d = dcc.apply_policy(cert, "dose1", now=NOW)
+    d = hc1.apply_policy(cert, "dose1", now=NOW)
     assert (d.holder_id, d.expires_at, d.doses, d.detail) == (cert.holder_id, cert.expires_at, 2, "doses=2")
 
 
 def test_unknown_profile_is_a_caller_error(ec_signer):
     with pytest.raises(ValueError):
-        dcc.apply_policy(verified(ec_signer, vaccination()), "two-doses", now=NOW)
+        hc1.apply_policy(verified(ec_signer, vaccination()), "two-doses", now=NOW)
 
 
 def test_missing_vaccination_entry_is_invalid_with_the_switch_off(ec_signer):
     sc = (NOW - timedelta(hours=2)).isoformat()
     for hcert in (lab_test(sc), recovery("2022-05-01", "2022-10-01")):
         cert = verified(ec_signer, hcert)
-        for profile in dcc.PROFILES:
-            d = dcc.apply_policy(cert, profile, now=NOW)
-            assert (d.verdict, d.reason, d.detail) == (INVALID, R_CERT_INVALID, dcc.NO_VACCINATION)
+        for profile in hc1.PROFILES:
+            d = hc1.apply_policy(cert, profile, now=NOW)
+            assert (d.verdict, d.reason, d.detail) == (INVALID, R_CERT_INVALID, hc1.NO_VACCINATION)
 
 
 @pytest.mark.parametrize(
     "age, result, expected",
     [
-        (timedelta(hours=2), dcc.TEST_NOT_DETECTED, (GREEN, "negative_test")),
-        (timedelta(hours=71, minutes=59), dcc.TEST_NOT_DETECTED, (GREEN, "negative_test")),
-        (timedelta(hours=73), dcc.TEST_NOT_DETECTED, (INVALID, dcc.NO_VACCINATION)),  # too old
-        (-timedelta(hours=1), dcc.TEST_NOT_DETECTED, (INVALID, dcc.NO_VACCINATION)),  # taken in the future
-        (timedelta(hours=2), "unknown-result", (INVALID, dcc.NO_VACCINATION)),
+        (timedelta(hours=2), hc1.TEST_NOT_DETECTED, (GREEN, "negative_test")),
+        (timedelta(hours=71, minutes=59), hc1.TEST_NOT_DETECTED, (GREEN, "negative_test")),
+        (timedelta(hours=73), hc1.TEST_NOT_DETECTED, (INVALID, hc1.NO_VACCINATION)),  # too old
+        (-timedelta(hours=1), hc1.TEST_NOT_DETECTED, (INVALID, hc1.NO_VACCINATION)),  # taken in the future
+        (timedelta(hours=2), "unknown-result", (INVALID, hc1.NO_VACCINATION)),
     ],
 )
 def test_negative_test_counts_only_with_the_switch_on(ec_signer, age, result, expected):
     cert = verified(ec_signer, lab_test((NOW - age).isoformat(), tr=result))
-    off = dcc.apply_policy(cert, "full", now=NOW)
-    assert (off.verdict, off.detail) == (INVALID, dcc.NO_VACCINATION)
-    on = dcc.apply_policy(cert, "full", now=NOW, accept_test_or_recovery=True)
+    off = hc1.apply_policy(cert, "full", now=NOW)
+    assert (off.verdict, off.detail) == (INVALID, hc1.NO_VACCINATION)
+    on = hc1.apply_policy(cert, "full", now=NOW, accept_test_or_recovery=True)
     assert (on.verdict, on.detail) == expected
 
 
 def test_test_window_is_a_parameter(ec_signer):
     cert = verified(ec_signer, lab_test((NOW - timedelta(hours=30)).isoformat()))
-    d = dcc.apply_policy(cert, "dose1", now=NOW, accept_test_or_recovery=True, test_validity=timedelta(hours=24))
+    d = hc1.apply_policy(cert, "dose1", now=NOW, accept_test_or_recovery=True, test_validity=timedelta(hours=24))
     assert d.verdict == INVALID
 
 
 def test_test_time_with_z_suffix(ec_signer):
     cert = verified(ec_signer, lab_test((NOW - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%SZ")))
     assert cert.tests[0].sample_time == (NOW - timedelta(hours=5)).replace(microsecond=0)
-    assert dcc.apply_policy(cert, "booster", now=NOW, accept_test_or_recovery=True).verdict == GREEN
+    assert hc1.apply_policy(cert, "booster", now=NOW, accept_test_or_recovery=True).verdict == GREEN
 
 
 @pytest.mark.parametrize(
@@ -120,8 +120,8 @@ def test_test_time_with_z_suffix(ec_signer):
 )
 def test_recovery_counts_only_with_the_switch_on(ec_signer, df, du, expected):
     cert = verified(ec_signer, recovery(df, du))
-    assert dcc.apply_policy(cert, "dose1", now=NOW).verdict == INVALID
-    d = dcc.apply_policy(cert, "booster", now=NOW, accept_test_or_recovery=True)
+    assert hc1.apply_policy(cert, "dose1", now=NOW).verdict == INVALID
+    d = hc1.apply_policy(cert, "booster", now=NOW, accept_test_or_recovery=True)
     assert d.verdict == expected
     if expected == GREEN:
         assert d.detail == "recovery"
@@ -133,16 +133,16 @@ def test_switch_does_not_rescue_too_few_doses_without_a_test(ec_signer):
 
 
 def test_recent_positive_test_is_black_whatever_the_switch(ec_signer):
-    cert = verified(ec_signer, lab_test((NOW - timedelta(hours=3)).isoformat(), tr=dcc.TEST_DETECTED))
+    cert = verified(ec_signer, lab_test((NOW - timedelta(hours=3)).isoformat(), tr=hc1.TEST_DETECTED))
     for switch in (False, True):
         assert decide(cert, "dose1", accept_test_or_recovery=switch) == (BLACK, R_POSITIVE)
 
 
 def test_old_positive_test_is_not_black(ec_signer):
-    cert = verified(ec_signer, lab_test((NOW - timedelta(days=30)).isoformat(), tr=dcc.TEST_DETECTED))
+    cert = verified(ec_signer, lab_test((NOW - timedelta(days=30)).isoformat(), tr=hc1.TEST_DETECTED))
     assert decide(cert, "dose1", accept_test_or_recovery=True) == (INVALID, R_CERT_INVALID)
 
 
 @pytest.mark.parametrize("dn, sd, count", [(1, 2, 1), (2, 2, 2), (3, 3, 3), (4, 2, 4), (1, 1, 2), (2, 1, 3), (0, 1, 0)])
 def test_dose_count(dn, sd, count):
-    assert dcc.dose_count(dn, sd) == count
+    assert hc1.dose_count(dn, sd) == count

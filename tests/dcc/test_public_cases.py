@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from pintu import dcc
+from pintu.rules import hc1
 from pintu_protocol.verdicts import GREEN, INVALID, R_EXPIRED, R_FORGED
 
 DCC_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "dcc"
@@ -23,20 +23,20 @@ def load_case(name):
     ctx = case["TESTCTX"]
     signer = x509.load_der_x509_certificate(base64.b64decode(ctx["CERTIFICATE"]))
     clock = datetime.fromisoformat(ctx["VALIDATIONCLOCK"].replace("Z", "+00:00"))
-    return case, dcc.index_anchors([signer]), clock
+    return case, hc1.index_anchors([signer]), clock
 
 
 def test_valid_case_is_admitted_under_dose1():
     case, anchors, clock = load_case("DE_1_valid.json")
     assert case["EXPECTEDRESULTS"]["EXPECTEDVERIFY"] is True
-    decision = dcc.check(case["PREFIX"], anchors, now=clock, id_key=ID_KEY, profile="dose1")
+    decision = hc1.check(case["PREFIX"], anchors, now=clock, id_key=ID_KEY, profile="dose1")
     assert (decision.verdict, decision.detail) == (GREEN, "doses=2")
-    assert decision.holder_id == dcc.keyed_id(case["JSON"]["v"][0]["ci"], ID_KEY)
+    assert decision.holder_id == hc1.keyed_id(case["JSON"]["v"][0]["ci"], ID_KEY)
 
 
 def test_valid_case_result_holds_no_personal_field():
     case, anchors, clock = load_case("DE_1_valid.json")
-    cert = dcc.verify(case["PREFIX"], anchors, now=clock, id_key=ID_KEY)
+    cert = hc1.verify(case["PREFIX"], anchors, now=clock, id_key=ID_KEY)
     assert cert.issuer == "DE" and cert.doses == 2
     text = repr(cert) + repr(vars(cert))
     for personal in ("Mustermann", "MUSTERMANN", "Erika", "1964", case["JSON"]["v"][0]["ci"], "IZ12345A"):
@@ -46,36 +46,36 @@ def test_valid_case_result_holds_no_personal_field():
 def test_bad_signature_case_is_invalid():
     case, anchors, clock = load_case("common_CO5_bad_signature.json")
     assert case["EXPECTEDRESULTS"]["EXPECTEDVERIFY"] is False
-    with pytest.raises(dcc.DccError) as err:
-        dcc.verify(case["PREFIX"], anchors, now=clock, id_key=ID_KEY)
+    with pytest.raises(hc1.DccError) as err:
+        hc1.verify(case["PREFIX"], anchors, now=clock, id_key=ID_KEY)
     assert err.value.step == "signature"
-    decision = dcc.check(case["PREFIX"], anchors, now=clock, id_key=ID_KEY)
+    decision = hc1.check(case["PREFIX"], anchors, now=clock, id_key=ID_KEY)
     assert (decision.verdict, decision.reason, decision.detail) == (INVALID, R_FORGED, "signature")
 
 
 def test_expired_case_is_invalid():
     case, anchors, clock = load_case("common_CO17_expired.json")
     assert case["EXPECTEDRESULTS"]["EXPECTEDEXPIRATIONCHECK"] is False
-    decision = dcc.check(case["PREFIX"], anchors, now=clock, id_key=ID_KEY)
+    decision = hc1.check(case["PREFIX"], anchors, now=clock, id_key=ID_KEY)
     assert (decision.verdict, decision.reason, decision.detail) == (INVALID, R_EXPIRED, "expired")
 
 
 def test_valid_case_without_its_signer_is_unknown_kid():
     case, _, clock = load_case("DE_1_valid.json")
     _, other_anchors, _ = load_case("common_CO5_bad_signature.json")
-    decision = dcc.check(case["PREFIX"], other_anchors, now=clock, id_key=ID_KEY)
+    decision = hc1.check(case["PREFIX"], other_anchors, now=clock, id_key=ID_KEY)
     assert (decision.verdict, decision.detail) == (INVALID, "unknown_kid")
 
 
 def test_valid_case_through_the_trust_store(tmp_path):
-    from pintu.trust import TrustStore
+    from pintu.data.trust import TrustStore
 
     case, _, clock = load_case("DE_1_valid.json")
     (tmp_path / "signer.b64").write_text(case["TESTCTX"]["CERTIFICATE"])
     store = TrustStore(tmp_path / "data")
     [anchor] = store.import_file(tmp_path / "signer.b64")
     assert anchor.kid_b64 == "DEsVUSvpFAE=" and anchor.country == "DE"
-    decision = dcc.check(case["PREFIX"], store.anchors(), now=clock, id_key=ID_KEY, profile="full")
+    decision = hc1.check(case["PREFIX"], store.anchors(), now=clock, id_key=ID_KEY, profile="full")
     assert (decision.verdict, decision.doses) == (GREEN, 2)
     store.remove("DEsVUSvpFAE=")
-    assert dcc.check(case["PREFIX"], store.anchors(), now=clock, id_key=ID_KEY).detail == "unknown_kid"
+    assert hc1.check(case["PREFIX"], store.anchors(), now=clock, id_key=ID_KEY).detail == "unknown_kid"

@@ -7,10 +7,10 @@ import stat
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from pintu import dcc
-from pintu.trust import TrustError, TrustStore, parse_kid
+from pintu.data.trust import TrustError, TrustStore, parse_kid
+from pintu.rules import hc1
 
-from .factory import ID_KEY, NOW, hc1
+from .factory import ID_KEY, NOW, hc1_code
 
 
 def der(signer):
@@ -183,12 +183,12 @@ def test_altered_file_is_not_trusted(tmp_path, ec_signer, rsa_signer):
 
 def test_store_seen_by_another_instance_and_used_by_verify(tmp_path, ec_signer, rsa_signer):
     server, cli = TrustStore(tmp_path), TrustStore(tmp_path)
-    code = hc1(ec_signer)
-    assert dcc.check(code, server.anchors(), now=NOW, id_key=ID_KEY).detail == "unknown_kid"
+    code = hc1_code(ec_signer)
+    assert hc1.check(code, server.anchors(), now=NOW, id_key=ID_KEY).detail == "unknown_kid"
     cli.import_bytes(pem(ec_signer) + pem(rsa_signer))
-    assert dcc.verify(code, server.anchors(), now=NOW, id_key=ID_KEY).kid == ec_signer.kid
+    assert hc1.verify(code, server.anchors(), now=NOW, id_key=ID_KEY).kid == ec_signer.kid
     cli.remove(kid_b64(ec_signer))
-    assert dcc.check(code, server.anchors(), now=NOW, id_key=ID_KEY).detail == "unknown_kid"
+    assert hc1.check(code, server.anchors(), now=NOW, id_key=ID_KEY).detail == "unknown_kid"
 
 
 def test_empty_store(tmp_path):

@@ -7,44 +7,44 @@ import base45
 import cbor2
 import pytest
 
-from pintu import dcc
+from pintu.rules import hc1
 from pintu_protocol import verdicts
 
-from .factory import ES256, ID_KEY, NOW, claims, cose, encode, hc1, lab_test, vaccination
+from .factory import ES256, ID_KEY, NOW, claims, cose, encode, hc1_code, lab_test, vaccination
 
 
 def anchors(*signers):
-    return dcc.index_anchors([s.cert for s in signers])
+    return hc1.index_anchors([s.cert for s in signers])
 
 
 def step_of(code, trusted, now=NOW):
-    with pytest.raises(dcc.DccError) as err:
-        dcc.verify(code, trusted, now=now, id_key=ID_KEY)
-    assert err.value.reason == dcc.STEPS[err.value.step]
+    with pytest.raises(hc1.DccError) as err:
+        hc1.verify(code, trusted, now=now, id_key=ID_KEY)
+    assert err.value.reason == hc1.STEPS[err.value.step]
     return err.value.step
 
 
 def test_es256_valid(ec_signer):
-    cert = dcc.verify(hc1(ec_signer), anchors(ec_signer), now=NOW, id_key=ID_KEY)
+    cert = hc1.verify(hc1_code(ec_signer), anchors(ec_signer), now=NOW, id_key=ID_KEY)
     assert cert.kid == ec_signer.kid and cert.issuer == "ID"
-    assert cert.vaccinations == (dcc.Vaccination(2, 2, NOW.date().replace(month=1, day=10)),)
+    assert cert.vaccinations == (hc1.Vaccination(2, 2, NOW.date().replace(month=1, day=10)),)
     assert cert.doses == 2 and cert.tests == () and cert.recoveries == ()
-    assert cert.holder_id == dcc.keyed_id("01:ID:PEDULILINDUNGI0123456789#X", ID_KEY)
+    assert cert.holder_id == hc1.keyed_id("01:ID:PEDULILINDUNGI0123456789#X", ID_KEY)
 
 
 def test_ps256_valid(rsa_signer, ec_signer):
-    code = hc1(rsa_signer)
-    cert = dcc.verify(code, anchors(ec_signer, rsa_signer), now=NOW, id_key=ID_KEY)
+    code = hc1_code(rsa_signer)
+    cert = hc1.verify(code, anchors(ec_signer, rsa_signer), now=NOW, id_key=ID_KEY)
     assert cert.kid == rsa_signer.kid and cert.doses == 2
 
 
 def test_kid_in_unprotected_header(ec_signer):
-    code = hc1(ec_signer, kid_in="unprotected")
-    assert dcc.verify(code, anchors(ec_signer), now=NOW, id_key=ID_KEY).kid == ec_signer.kid
+    code = hc1_code(ec_signer, kid_in="unprotected")
+    assert hc1.verify(code, anchors(ec_signer), now=NOW, id_key=ID_KEY).kid == ec_signer.kid
 
 
 def test_surrounding_whitespace_from_the_scanner_is_ignored(ec_signer):
-    assert dcc.verify(hc1(ec_signer) + "\r\n", anchors(ec_signer), now=NOW, id_key=ID_KEY)
+    assert hc1.verify(hc1_code(ec_signer) + "\r\n", anchors(ec_signer), now=NOW, id_key=ID_KEY)
 
 
 @pytest.mark.parametrize("code", ["", "HC2:6BF+70790", "hc1:6BF", "NCFTW2MVPYUO433", "https://example.org/HC1:"])
@@ -53,7 +53,7 @@ def test_wrong_prefix(ec_signer, code):
 
 
 def test_too_large(ec_signer):
-    assert step_of("HC1:" + "A" * dcc.MAX_CODE_CHARS, anchors(ec_signer)) == "too_large"
+    assert step_of("HC1:" + "A" * hc1.MAX_CODE_CHARS, anchors(ec_signer)) == "too_large"
 
 
 @pytest.mark.parametrize("body", ["", "a", "abc", "::::", "ÄÖÜ", "GGW"])  # lower case, bad length, out of range
@@ -67,7 +67,7 @@ def test_bad_base45(ec_signer, body):
         b"not zlib at all",
         zlib.compress(b"x" * 100)[:-6],  # truncated stream
         zlib.compress(b"x" * 100) + b"trailing",
-        zlib.compress(b"\0" * (dcc.MAX_PAYLOAD_BYTES + 1)),  # a (small) zip bomb
+        zlib.compress(b"\0" * (hc1.MAX_PAYLOAD_BYTES + 1)),  # a (small) zip bomb
     ],
     ids=["garbage", "truncated", "trailing", "bomb"],
 )
@@ -79,13 +79,13 @@ def test_bad_zlib(ec_signer, blob):
 def test_zip_bomb_of_many_megabytes_is_refused_quickly(ec_signer):
     bomb = zlib.compress(b"\0" * (50 * 1024 * 1024), 9)  # ~50 KiB of input, 50 MiB if inflated
     assert len(bomb) < 60_000
-    with pytest.raises(dcc.DccError) as err:
-        dcc.verify("HC1:" + base45.b45encode(bomb).decode(), anchors(ec_signer), now=NOW, id_key=ID_KEY)
+    with pytest.raises(hc1.DccError) as err:
+        hc1.verify("HC1:" + base45.b45encode(bomb).decode(), anchors(ec_signer), now=NOW, id_key=ID_KEY)
     assert err.value.step in ("zlib", "too_large")
     # And below the QR size cap (zlib tops out near 1000:1), the same at 4 MiB:
     small_bomb = zlib.compress(b"\0" * (4 * 1024 * 1024), 9)
     code = "HC1:" + base45.b45encode(small_bomb).decode()
-    assert len(code) < dcc.MAX_CODE_CHARS
+    assert len(code) < hc1.MAX_CODE_CHARS
     assert step_of(code, anchors(ec_signer)) == "zlib"
 
 
@@ -118,21 +118,21 @@ def test_bad_cose(ec_signer, message):
 def test_untagged_cose_sign1_is_accepted(ec_signer):
     tagged = cbor2.loads(cose(ec_signer))
     code = encode(cbor2.dumps(tagged.value))
-    assert dcc.verify(code, anchors(ec_signer), now=NOW, id_key=ID_KEY).doses == 2
+    assert hc1.verify(code, anchors(ec_signer), now=NOW, id_key=ID_KEY).doses == 2
 
 
 def test_unknown_kid(ec_signer, other_ec_signer):
-    assert step_of(hc1(ec_signer), anchors(other_ec_signer)) == "unknown_kid"
-    assert step_of(hc1(ec_signer), {}) == "unknown_kid"
+    assert step_of(hc1_code(ec_signer), anchors(other_ec_signer)) == "unknown_kid"
+    assert step_of(hc1_code(ec_signer), {}) == "unknown_kid"
 
 
 def test_missing_kid(ec_signer):
-    assert step_of(hc1(ec_signer, kid=b""), anchors(ec_signer)) == "unknown_kid"
+    assert step_of(hc1_code(ec_signer, kid=b""), anchors(ec_signer)) == "unknown_kid"
 
 
 def test_signature_by_the_wrong_key(ec_signer, other_ec_signer):
     # Claims the trusted signer's key id, but is signed by another key.
-    code = hc1(ec_signer, sign_with=other_ec_signer)
+    code = hc1_code(ec_signer, sign_with=other_ec_signer)
     assert step_of(code, anchors(ec_signer, other_ec_signer)) == "signature"
 
 
@@ -145,32 +145,32 @@ def test_signature_of_another_payload(ec_signer):
 
 def test_algorithm_must_match_the_key(ec_signer, rsa_signer):
     # An EC anchor never verifies a PS256 claim and an RSA anchor never an ES256 one.
-    code = hc1(rsa_signer, kid=ec_signer.kid)
+    code = hc1_code(rsa_signer, kid=ec_signer.kid)
     assert step_of(code, anchors(ec_signer)) == "signature"
-    assert step_of(hc1(ec_signer, alg=ES256, kid=rsa_signer.kid), anchors(rsa_signer)) == "signature"
+    assert step_of(hc1_code(ec_signer, alg=ES256, kid=rsa_signer.kid), anchors(rsa_signer)) == "signature"
 
 
 def test_colliding_kid_tries_every_anchor(ec_signer, other_ec_signer):
     trusted = {ec_signer.kid: [other_ec_signer.cert, ec_signer.cert]}
-    assert dcc.verify(hc1(ec_signer), trusted, now=NOW, id_key=ID_KEY).kid == ec_signer.kid
+    assert hc1.verify(hc1_code(ec_signer), trusted, now=NOW, id_key=ID_KEY).kid == ec_signer.kid
 
 
 def test_not_yet_valid(ec_signer):
-    code = hc1(ec_signer, claims(iat=NOW + timedelta(hours=1)))
+    code = hc1_code(ec_signer, claims(iat=NOW + timedelta(hours=1)))
     assert step_of(code, anchors(ec_signer)) == "not_yet_valid"
-    assert dcc.verify(code, anchors(ec_signer), now=NOW + timedelta(hours=2), id_key=ID_KEY)
+    assert hc1.verify(code, anchors(ec_signer), now=NOW + timedelta(hours=2), id_key=ID_KEY)
 
 
 def test_expired(ec_signer):
-    code = hc1(ec_signer, claims(exp=NOW - timedelta(seconds=1)))
+    code = hc1_code(ec_signer, claims(exp=NOW - timedelta(seconds=1)))
     assert step_of(code, anchors(ec_signer)) == "expired"
-    assert dcc.verify(code, anchors(ec_signer), now=NOW - timedelta(seconds=2), id_key=ID_KEY)
+    assert hc1.verify(code, anchors(ec_signer), now=NOW - timedelta(seconds=2), id_key=ID_KEY)
 
 
 def test_expiry_reason_codes(ec_signer):
-    expired = dcc.check(hc1(ec_signer, claims(exp=NOW)), anchors(ec_signer), now=NOW, id_key=ID_KEY)
+    expired = hc1.check(hc1_code(ec_signer, claims(exp=NOW)), anchors(ec_signer), now=NOW, id_key=ID_KEY)
     assert (expired.verdict, expired.reason) == (verdicts.INVALID, verdicts.R_EXPIRED)
-    early = dcc.check(hc1(ec_signer, claims(iat=NOW + timedelta(1))), anchors(ec_signer), now=NOW, id_key=ID_KEY)
+    early = hc1.check(hc1_code(ec_signer, claims(iat=NOW + timedelta(1))), anchors(ec_signer), now=NOW, id_key=ID_KEY)
     assert (early.verdict, early.reason) == (verdicts.INVALID, verdicts.R_NOT_YET_VALID)
 
 
@@ -187,11 +187,11 @@ def test_expiry_reason_codes(ec_signer):
     ],
 )
 def test_bad_claims(ec_signer, payload):
-    assert step_of(hc1(ec_signer, payload), anchors(ec_signer)) == "cwt"
+    assert step_of(hc1_code(ec_signer, payload), anchors(ec_signer)) == "cwt"
 
 
 def test_signed_payload_that_is_not_cbor(ec_signer):
-    assert step_of(hc1(ec_signer, b"\xff\x00garbage"), anchors(ec_signer)) == "cbor"
+    assert step_of(hc1_code(ec_signer, b"\xff\x00garbage"), anchors(ec_signer)) == "cbor"
 
 
 @pytest.mark.parametrize(
@@ -208,38 +208,38 @@ def test_signed_payload_that_is_not_cbor(ec_signer):
     ],
 )
 def test_bad_health_certificate(ec_signer, hcert):
-    assert step_of(hc1(ec_signer, claims(hcert)), anchors(ec_signer)) == "hcert"
+    assert step_of(hc1_code(ec_signer, claims(hcert)), anchors(ec_signer)) == "hcert"
 
 
 def test_missing_health_certificate(ec_signer):
     payload = claims()
     del payload[-260]
-    assert step_of(hc1(ec_signer, payload), anchors(ec_signer)) == "hcert"
+    assert step_of(hc1_code(ec_signer, payload), anchors(ec_signer)) == "hcert"
 
 
 def test_signer_key_usage_limits_certificate_types(vaccination_only_signer, test_only_signer):
     sc = (NOW - timedelta(hours=1)).isoformat()
     trusted = anchors(vaccination_only_signer, test_only_signer)
-    assert dcc.verify(hc1(vaccination_only_signer), trusted, now=NOW, id_key=ID_KEY)
-    assert dcc.verify(hc1(test_only_signer, claims(lab_test(sc))), trusted, now=NOW, id_key=ID_KEY)
-    assert step_of(hc1(test_only_signer), trusted) == "key_usage"
-    assert step_of(hc1(vaccination_only_signer, claims(lab_test(sc))), trusted) == "key_usage"
+    assert hc1.verify(hc1_code(vaccination_only_signer), trusted, now=NOW, id_key=ID_KEY)
+    assert hc1.verify(hc1_code(test_only_signer, claims(lab_test(sc))), trusted, now=NOW, id_key=ID_KEY)
+    assert step_of(hc1_code(test_only_signer), trusted) == "key_usage"
+    assert step_of(hc1_code(vaccination_only_signer, claims(lab_test(sc))), trusted) == "key_usage"
 
 
 def test_holder_id_is_keyed_and_stable(ec_signer):
-    code = hc1(ec_signer)
+    code = hc1_code(ec_signer)
     trusted = anchors(ec_signer)
-    a = dcc.verify(code, trusted, now=NOW, id_key=b"one").holder_id
-    b = dcc.verify(code, trusted, now=NOW, id_key=b"two").holder_id
+    a = hc1.verify(code, trusted, now=NOW, id_key=b"one").holder_id
+    b = hc1.verify(code, trusted, now=NOW, id_key=b"two").holder_id
     assert a != b and len(a) == 64
-    assert a == dcc.verify(hc1(ec_signer), trusted, now=NOW, id_key=b"one").holder_id  # new signature, same ci
-    assert dcc.keyed_id("URN:UVCI:01:ID:ABC#1", b"k") == dcc.keyed_id("01:id:abc#1", b"k")
+    assert a == hc1.verify(hc1_code(ec_signer), trusted, now=NOW, id_key=b"one").holder_id  # new signature, same ci
+    assert hc1.keyed_id("URN:UVCI:01:ID:ABC#1", b"k") == hc1.keyed_id("01:id:abc#1", b"k")
 
 
 def test_result_carries_nothing_personal(ec_signer):
     from .factory import CI, DOB, NAME
 
-    cert = dcc.verify(hc1(ec_signer), anchors(ec_signer), now=NOW, id_key=ID_KEY)
+    cert = hc1.verify(hc1_code(ec_signer), anchors(ec_signer), now=NOW, id_key=ID_KEY)
     text = repr(cert)
     for personal in [*NAME.values(), DOB, CI, CI.split(":")[-1], "Ministry", "EU/1/20/1528"]:
         assert personal not in text
@@ -248,6 +248,6 @@ def test_result_carries_nothing_personal(ec_signer):
 def test_caller_errors_are_not_hidden(ec_signer):
     naive = NOW.replace(tzinfo=None)
     with pytest.raises(ValueError):
-        dcc.verify(hc1(ec_signer), anchors(ec_signer), now=naive, id_key=ID_KEY)
+        hc1.verify(hc1_code(ec_signer), anchors(ec_signer), now=naive, id_key=ID_KEY)
     with pytest.raises(ValueError):
-        dcc.verify(hc1(ec_signer), anchors(ec_signer), now=NOW, id_key=b"")
+        hc1.verify(hc1_code(ec_signer), anchors(ec_signer), now=NOW, id_key=b"")

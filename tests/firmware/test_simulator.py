@@ -10,7 +10,7 @@ import tty
 import pytest
 
 import pintu_protocol as p
-from pintu.simulator import Simulator, SimulatorError, device_key, make_configs, parse_mqtt_url, run_simulation
+from pintu.tech.simulator import Simulator, SimulatorError, device_key, make_configs, parse_mqtt_url, run_simulation
 from pintu_protocol import verdicts
 from tests.conftest import require_program
 from tests.portable.common import whole_frames

@@ -6,8 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from pintu import cards, provision, registry
-from pintu.datadir import DataDir
+from pintu import registry
+from pintu.data.datadir import DataDir
+from pintu.registry import cards, provision
 
 PEOPLE = {  # name: (NIK, dose dates, status)
     "budi": ("3275010101800001", ("2021-03-01", "2021-04-01"), None),

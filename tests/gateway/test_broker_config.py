@@ -6,8 +6,8 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from pintu.broker import HOST_USER, write_broker_config
-from pintu.mqtt_link import down_topic, up_topic
+from pintu.gateway.mqtt_link import down_topic, up_topic
+from pintu.registry.broker import HOST_USER, write_broker_config
 from tests.mosquitto import Broker, free_port
 
 pytestmark = pytest.mark.mosquitto

@@ -1,9 +1,9 @@
 """The gateway in process: authentication, replays, idempotent resends, offline replays, and every answer."""
 
 import pintu_protocol as p
-from pintu import events
-from pintu.datadir import DataDir
-from pintu.gateway import Gateway
+from pintu.checkin import events
+from pintu.data.datadir import DataDir
+from pintu.gateway.gateway import Gateway
 from pintu_protocol.verdicts import BLACK, EXIT, FULL, GREEN, INVALID, OFFLINE, R_ALREADY_INSIDE, RED
 
 
@@ -109,7 +109,7 @@ def test_frame_of_one_device_replayed_under_another_id_is_refused(office):
 
 
 def test_revoked_device_is_refused(office):
-    from pintu import provision
+    from pintu.registry import provision
 
     gw = Gateway(office.data)
     unit = Unit(office.units["door-1"])
@@ -163,7 +163,7 @@ def test_full_verdict(office):
 
     registry.add_person(office.data, "3275010707900007", "Eko")
     registry.add_dose(office.data, "3275010707900007", "2021-05-05")
-    from pintu import cards
+    from pintu.registry import cards
 
     eko = cards.issue_card(office.data, "3275010707900007", "kantor")["code"].encode()
     assert unit.answer(ask(gw, unit.scan(office.codes["budi"]))).verdict == GREEN

@@ -6,7 +6,7 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from pintu.mqtt_link import MqttLink, down_topic, parse_topic, parse_url, up_topic
+from pintu.gateway.mqtt_link import MqttLink, down_topic, parse_topic, parse_url, up_topic
 from tests.mosquitto import Broker, free_port
 
 pytestmark = pytest.mark.mosquitto

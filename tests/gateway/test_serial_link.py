@@ -5,7 +5,7 @@ import threading
 import time
 
 import pintu_protocol as p
-from pintu.serial_link import SerialLink
+from pintu.gateway.serial_link import SerialLink
 from tests.portable.common import pair
 
 

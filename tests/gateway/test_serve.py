@@ -13,9 +13,9 @@ import paho.mqtt.client as mqtt
 import pytest
 
 import pintu_protocol as p
-from pintu import provision
-from pintu.datadir import DataDir
-from pintu.mqtt_link import down_topic, up_topic
+from pintu.data.datadir import DataDir
+from pintu.gateway.mqtt_link import down_topic, up_topic
+from pintu.registry import provision
 from pintu_protocol.verdicts import BLACK, GREEN, RED
 from tests.gateway.conftest import PEOPLE, make_office
 from tests.mosquitto import Broker, free_port

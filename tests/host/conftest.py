@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from pintu import registry
-from pintu.datadir import DataDir
+from pintu.data.datadir import DataDir
 
 # A fixed moment (local time) so dose dates and health windows are deterministic.
 NOW = datetime.datetime(2021, 9, 1, 10, 0).timestamp()

@@ -5,8 +5,9 @@ import zlib
 
 import pytest
 
-from pintu import cards, registry
+from pintu import registry
 from pintu.errors import PintuError
+from pintu.registry import cards
 
 from .conftest import NIK, NOW
 

@@ -4,8 +4,9 @@ import sqlite3
 
 import pytest
 
-from pintu import cards, checkin, registry
+from pintu import checkin, registry
 from pintu.errors import PintuError
+from pintu.registry import cards
 from pintu_protocol.messages import IN, OUT
 from pintu_protocol.verdicts import (
     BLACK,
@@ -91,7 +92,7 @@ def test_unreadable_codes(data, people, code, reason):
 
 
 def test_forged_and_unknown(data, people):
-    from pintu.credentials import Issuer, new_key
+    from pintu.rules.credentials import Issuer, new_key
 
     _, forged = Issuer(new_key()).issue(18871)
     assert scan(data, forged).reason == R_FORGED
@@ -220,7 +221,7 @@ def test_storage_failure_fails_closed(data, people, monkeypatch):
 
 
 def test_locked_database_fails_closed(data, people, tmp_path):
-    from pintu.datadir import DataDir
+    from pintu.data.datadir import DataDir
 
     other = DataDir(data.path)
     other.store._db.execute("PRAGMA busy_timeout = 0")
@@ -256,7 +257,7 @@ def test_resent_scan_from_an_unbound_device_is_recorded_once(data, people):
 
 
 def test_a_failing_reader_refuses(data, people, monkeypatch):
-    from pintu import codes
+    from pintu.checkin import codes
 
     def broken(data_dir, text, at):
         raise RuntimeError("bug")

@@ -3,7 +3,7 @@
 import base45
 import pytest
 
-from pintu.credentials import PREFIX, TOKEN_LEN, Issuer, new_key
+from pintu.rules.credentials import PREFIX, TOKEN_LEN, Issuer, new_key
 from pintu_protocol.verdicts import R_FORGED, R_OK, R_UNREADABLE
 
 QR_ALPHANUMERIC = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")

@@ -2,7 +2,8 @@
 
 import pytest
 
-from pintu import checkin, events, registry, trace
+from pintu import checkin, registry
+from pintu.checkin import events, trace
 from pintu.errors import PintuError
 
 from .conftest import NIK, NOW, add_person

@@ -8,8 +8,10 @@ import threading
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pintu import cards, checkin, occupancy, registry
-from pintu.datadir import DataDir
+from pintu import checkin, registry
+from pintu.checkin import occupancy
+from pintu.data.datadir import DataDir
+from pintu.registry import cards
 from pintu_protocol.messages import IN, OUT
 from pintu_protocol.verdicts import BLACK, EXIT, FULL, GREEN, YELLOW
 

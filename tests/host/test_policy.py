@@ -2,8 +2,8 @@
 
 import pytest
 
-from pintu import policy
-from pintu.policy import PersonState, SiteState, decide, effective_direction
+from pintu.rules import policy
+from pintu.rules.policy import PersonState, SiteState, decide, effective_direction
 from pintu_protocol.messages import IN, OUT
 from pintu_protocol.verdicts import (
     BLACK,

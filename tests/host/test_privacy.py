@@ -3,9 +3,11 @@
 import os
 import stat
 
-from pintu import cards, checkin, events, registry, trace
-from pintu.datadir import DataDir
-from pintu.store import SCHEMA_VERSION
+from pintu import checkin, registry
+from pintu.checkin import events, trace
+from pintu.data.datadir import DataDir
+from pintu.data.store import SCHEMA_VERSION
+from pintu.registry import cards
 
 from .conftest import NIK, NOW, add_person
 

@@ -3,7 +3,7 @@
 import pytest
 
 from pintu.errors import PintuError
-from pintu.nik import NikHasher, is_nik, normalise_nik
+from pintu.rules.nik import NikHasher, is_nik, normalise_nik
 from pintu.times import format_duration, parse_date, parse_duration, parse_time
 
 

@@ -18,9 +18,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from pintu import cards, provision, registry
-from pintu.datadir import DataDir
-from pintu.simulator import SimulatedUnit
+from pintu import registry
+from pintu.data.datadir import DataDir
+from pintu.registry import cards, provision
+from pintu.tech.simulator import SimulatedUnit
 from pintu_protocol import verdicts
 from pintu_protocol.verdicts import EXIT, GREEN, OFFLINE, R_ALREADY_INSIDE, YELLOW
 from tests.mosquitto import Broker, free_port

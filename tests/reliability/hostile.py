@@ -14,9 +14,10 @@ from datetime import timedelta
 import base45
 
 import pintu_protocol as p
-from pintu import cards, checkin, provision, registry
-from pintu.credentials import Issuer, new_key
-from pintu.gateway import Gateway
+from pintu import checkin, registry
+from pintu.gateway.gateway import Gateway
+from pintu.registry import cards, provision
+from pintu.rules.credentials import Issuer, new_key
 from pintu_protocol.auth import Signer
 from pintu_protocol.frame import FLAG_FROM_HOST, MAX_FRAME
 from pintu_protocol.verdicts import EXIT, GREEN, YELLOW
@@ -289,13 +290,13 @@ def expired_certificate_attempts(target, tally):
     signer = factory.make_signer("ec")
     target.data.trust.import_bytes(signer.cert.public_bytes(Encoding.PEM))
     at = factory.NOW.timestamp()
-    good = factory.hc1(signer, factory.claims(factory.vaccination()))
+    good = factory.hc1_code(signer, factory.claims(factory.vaccination()))
     cases = [
-        ("expired EU certificate", factory.hc1(signer, factory.claims(
+        ("expired EU certificate", factory.hc1_code(signer, factory.claims(
             factory.vaccination(), iat=factory.NOW - timedelta(days=400), exp=factory.NOW - timedelta(days=1)))),
-        ("not-yet-valid EU certificate", factory.hc1(signer, factory.claims(
+        ("not-yet-valid EU certificate", factory.hc1_code(signer, factory.claims(
             factory.vaccination(), iat=factory.NOW + timedelta(days=2), exp=factory.NOW + timedelta(days=300)))),
-        ("EU certificate re-signed with an unknown key", factory.hc1(factory.make_signer("ec"), factory.claims(
+        ("EU certificate re-signed with an unknown key", factory.hc1_code(factory.make_signer("ec"), factory.claims(
             factory.vaccination()), kid=signer.kid)),
         ("edited EU certificate", good[:-10] + ("A" if good[-10] != "A" else "B") + good[-9:]),
     ]
@@ -348,7 +349,7 @@ def mqtt_campaign(tmp, tally, rounds=3):
 
     import paho.mqtt.client as mqtt
 
-    from pintu.mqtt_link import MqttLink, up_topic
+    from pintu.gateway.mqtt_link import MqttLink, up_topic
     from tests.mosquitto import Broker, free_port
 
     port = free_port()

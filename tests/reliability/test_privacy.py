@@ -7,9 +7,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from pintu import cards, checkin
-from pintu.datadir import DataDir
-from pintu.simulator import SimulatedUnit
+from pintu import checkin
+from pintu.data.datadir import DataDir
+from pintu.registry import cards
+from pintu.tech.simulator import SimulatedUnit
 from tests.gateway.test_serve import PINTU
 from tests.reliability.harness import Office, Serve, instrument, settle, wait_for
 from tests.reliability.test_serial_faults import PtyStream

@@ -9,7 +9,7 @@ import time
 import tty
 
 import pintu_protocol as p
-from pintu.simulator import SimulatedUnit
+from pintu.tech.simulator import SimulatedUnit
 from tests.reliability.harness import Driver, Office, Serve, audit, instrument, settle, wait_for
 
 

@@ -16,8 +16,8 @@ import pytest
 import pintu_protocol as p
 from firmware import hw
 from firmware.queue import OfflineQueue, Record, encode
-from pintu.datadir import DataDir
-from pintu.gateway import Gateway
+from pintu.data.datadir import DataDir
+from pintu.gateway.gateway import Gateway
 from pintu_protocol.verdicts import BLACK, GREEN, INVALID, R_HOST_FAULT
 from tests.gateway.conftest import make_office
 from tests.gateway.test_gateway import Unit, ask

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from mpremote.transport_serial import SerialTransport
 
-from pintu import deploy, events
-from pintu.datadir import DataDir
+from pintu.checkin import events
+from pintu.data.datadir import DataDir
+from pintu.tech import deploy
 from tests.gateway.conftest import make_office
 from tests.mosquitto import free_port
 

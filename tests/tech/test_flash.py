@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from esptool.util import FatalError
 
-from pintu import flash
+from pintu.tech import flash
 
 PINTU = str(Path(sys.executable).parent / "pintu")
 CHIP_IDS = {"esp32": 0, "esp32s2": 2, "esp32s3": 9, "esp32c3": 5}

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pintu_protocol as p
-from pintu.simulator import device_key
+from pintu.tech.simulator import device_key
 from pintu_protocol.verdicts import GREEN
 from tests.mosquitto import plain_broker
 

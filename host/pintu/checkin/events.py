@@ -2,10 +2,9 @@
 
 import time
 
+from pintu.errors import PintuError
+from pintu.times import parse_duration, parse_time, show_time
 from pintu_protocol.verdicts import VERDICTS, reason_name, verdict_name
-
-from .errors import PintuError
-from .times import parse_duration, parse_time, show_time
 
 _VERDICT_BY_NAME = {entry[0]: code for code, entry in VERDICTS.items()}
 

@@ -2,8 +2,8 @@
 
 import time
 
-from .registry import find_person
-from .times import show_time
+from pintu.registry import find_person
+from pintu.times import show_time
 
 
 def trace(data, nik, days=14, at=None):

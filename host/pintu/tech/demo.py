@@ -20,12 +20,14 @@ from collections import Counter
 from pathlib import Path
 
 import pintu_protocol as p
+from pintu import registry
+from pintu.checkin import occupancy
+from pintu.data.datadir import DataDir
+from pintu.errors import PintuError
+from pintu.gateway import server
+from pintu.registry import cards, provision
+from pintu.tech.simulator import SimulatedUnit, parse_mqtt_url
 from pintu_protocol.verdicts import reason_name, verdict_name
-
-from . import cards, occupancy, provision, registry, server
-from .datadir import DataDir
-from .errors import PintuError
-from .simulator import SimulatedUnit, parse_mqtt_url
 
 SITE = "demo"
 CAPACITY = 3
@@ -281,7 +283,7 @@ def _everyone_out(exit_unit, codes, data):
 
 
 def _events(data):
-    from . import events
+    from pintu.checkin import events
 
     return events.list_events(data, SITE, None, None, 100000)
 

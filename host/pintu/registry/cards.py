@@ -10,9 +10,9 @@ from xml.sax.saxutils import escape
 
 import segno
 
-from .errors import PintuError
-from .registry import find_person, get_site
-from .times import day_number, local_date
+from pintu.errors import PintuError
+from pintu.registry import find_person, get_site
+from pintu.times import day_number, local_date
 
 FORMATS = (".png", ".svg")
 MODULE_PX = 6  # PNG pixels per QR module: ~1 mm at 150 dpi, comfortably read by door scanners

@@ -3,7 +3,7 @@
 import hashlib
 import hmac
 
-from .errors import PintuError
+from pintu.errors import PintuError
 
 KEY_LEN = 32
 

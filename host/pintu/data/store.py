@@ -7,7 +7,7 @@ import os
 import sqlite3
 from contextlib import contextmanager
 
-from .errors import PintuError
+from pintu.errors import PintuError
 
 DB_NAME = "pintu.db"
 NIK_KEY_NAME = "nik.key"

@@ -38,8 +38,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from .dcc import key_id
-from .errors import PintuError
+from pintu.errors import PintuError
+from pintu.rules.hc1 import key_id
 
 TRUST_DIR = "trust"
 MAX_IMPORT_BYTES = 16 * 1024 * 1024  # the whole EU DSC list is about 3 MiB
@@ -236,7 +236,7 @@ class TrustStore:
         return sorted(parsed.values(), key=lambda a: (a.kid, a.sha256))
 
     def anchors(self) -> dict[bytes, list[x509.Certificate]]:
-        """Key id -> certificates: what `dcc.verify(code, anchors, ...)` takes."""
+        """Key id -> certificates: what `hc1.verify(code, anchors, ...)` takes."""
         index: dict[bytes, list[x509.Certificate]] = {}
         for anchor in self.list():
             index.setdefault(anchor.kid, []).append(anchor.certificate)

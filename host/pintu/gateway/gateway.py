@@ -10,11 +10,10 @@ import time
 from collections import Counter
 
 import pintu_protocol as p
+from pintu.checkin import decide_scan, host_fault
+from pintu.errors import PintuError
 from pintu_protocol import errors as perr
 from pintu_protocol.verdicts import R_HOST_FAULT
-
-from .checkin import decide_scan, host_fault
-from .errors import PintuError
 
 log = logging.getLogger("pintu.gateway")
 security = logging.getLogger("pintu.security")

@@ -2,10 +2,10 @@
 
 import os
 
-from . import store as store_mod
-from .credentials import Issuer, new_key
-from .nik import KEY_LEN, NikHasher
-from .trust import TrustStore
+from pintu.data import store as store_mod
+from pintu.data.trust import TrustStore
+from pintu.rules.credentials import Issuer, new_key
+from pintu.rules.nik import KEY_LEN, NikHasher
 
 # A verified card token is remembered (in memory only) so that a regular's daily scan skips the signature check.
 VERIFIED_CACHE_MAX = 65536
@@ -22,7 +22,7 @@ class DataDir:
         nik_key = store_mod.read_key_file(self.path, store_mod.NIK_KEY_NAME)
         self.nik = NikHasher(nik_key)
         # EU certificate holders are keyed by HMAC of their certificate id under the same secret (another domain:
-        # dcc.keyed_id prefixes its input), so occupancy and events never hold the id itself.
+        # hc1.keyed_id prefixes its input), so occupancy and events never hold the id itself.
         self.id_key = nik_key
         self.trust = TrustStore(self.path)
         self.issuer = Issuer(store_mod.read_key_file(self.path, store_mod.ISSUING_KEY_NAME))

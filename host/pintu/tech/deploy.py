@@ -42,10 +42,9 @@ from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
 import pintu_protocol as p
+from pintu.errors import PintuError
 
-from .errors import PintuError
-
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FIRMWARE_DIR = ROOT / "firmware"
 PROTOCOL_DIR = ROOT / "protocol" / "pintu_protocol"
 UMQTT_DIR = ROOT / "firmware" / "lib" / "umqtt"

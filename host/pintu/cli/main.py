@@ -13,12 +13,15 @@ import time
 
 import click
 
-from . import cards, checkin, events, occupancy, provision, registry, server, trace
-from .datadir import DataDir
-from .errors import PintuError
-from .policy import DIRECTIONS, PROFILES, ROLES, STATUSES
-from .store import DEFAULT_DATA
-from .times import parse_time
+from pintu import checkin, registry
+from pintu.checkin import events, occupancy, trace
+from pintu.data.datadir import DataDir
+from pintu.data.store import DEFAULT_DATA
+from pintu.errors import PintuError
+from pintu.gateway import server
+from pintu.registry import cards, provision
+from pintu.rules.policy import DIRECTIONS, PROFILES, ROLES, STATUSES
+from pintu.times import parse_time
 
 EXIT_BAD_INPUT = 2
 EXIT_REFUSED = 3
@@ -706,7 +709,7 @@ def purge(ctx, older_than, as_json):
 @json_option
 def flash(port, chip, image, erase, baud, as_json):
     """Write MicroPython to a board: checks the image and the chip first, verifies after writing."""
-    from . import flash as flash_mod
+    from pintu.tech import flash as flash_mod
 
     plan = flash_mod.FlashPlan(port, chip, image, erase, baud)
     with flash_mod.esptool_output_to_stderr():
@@ -730,7 +733,7 @@ def flash(port, chip, image, erase, baud, as_json):
 def deploy(ctx, port, device_id, dry_run, source, hello_timeout, as_json):
     """Copy the firmware, protocol, umqtt (as .mpy compiled by mpy-cross), board file and the unit's config to a
     board; reset it; wait for HELLO. Files whose SHA-256 already matches on the board are skipped."""
-    from . import deploy as deploy_mod
+    from pintu.tech import deploy as deploy_mod
 
     result = deploy_mod.deploy(ctx.find_root().obj, device_id, port, dry_run=dry_run, hello_timeout=hello_timeout,
                                source=source, log=lambda text: click.echo("pintu: " + text, err=True))
@@ -772,7 +775,7 @@ def deploy(ctx, port, device_id, dry_run, source, hello_timeout, as_json):
 @json_option
 def simulate(n_units, serial_ports, mqtt_url, codes_file, rate, count, seconds, config_files, as_json):
     """Run simulated door units (the real firmware under CPython) against a host, then print their stats."""
-    from . import simulator
+    from pintu.tech import simulator
 
     if bool(serial_ports) == bool(mqtt_url):
         raise PintuError("give --serial PORT (one per unit) or --mqtt URL")
@@ -806,7 +809,7 @@ def demo(mqtt_url, seconds, forever, pace, keep):
     import signal
     import threading
 
-    from . import demo as demo_mod
+    from pintu.tech import demo as demo_mod
 
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())

@@ -5,10 +5,10 @@ import os
 import time
 from collections import namedtuple
 
-from . import policy
-from .errors import PintuError
-from .nik import normalise_nik
-from .times import format_duration, local_date, parse_date, parse_duration
+from pintu.errors import PintuError
+from pintu.rules import policy
+from pintu.rules.nik import normalise_nik
+from pintu.times import format_duration, local_date, parse_date, parse_duration
 
 DEFAULT_MAX_STAY = "8h"
 IMPORT_COLUMNS = ("nik", "name", "role", "dose1", "dose2", "dose3", "status", "status_until")

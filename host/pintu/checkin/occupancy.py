@@ -5,8 +5,8 @@ Check-in and check-out themselves happen inside the decision's transaction (chec
 
 import time
 
-from .errors import PintuError
-from .policy import EMPLOYEE_ROLES, ROLES
+from pintu.errors import PintuError
+from pintu.rules.policy import EMPLOYEE_ROLES, ROLES
 
 
 def site_occupancy(store, site_row, at):

@@ -6,9 +6,9 @@ import json
 import os
 import secrets
 
-from . import registry
-from .broker import HOST_USER, write_broker_config
-from .errors import PintuError
+from pintu import registry
+from pintu.errors import PintuError
+from pintu.registry.broker import HOST_USER, write_broker_config
 
 DEVICES_DIR = "devices"  # DATA/devices/<id>.json: one unit config each, owner-only (they hold the unit's key)
 HOST_PASSWORD_FILE = "mqtt-host.password"

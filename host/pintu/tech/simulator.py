@@ -21,7 +21,7 @@ import time
 import types
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BOARDS_DIR = ROOT / "boards"
 DEFAULT_BOARD = "esp32-devkitc-gm65"
 DEFAULT_KEY_SEED = b"pintu-simulator"

@@ -6,7 +6,7 @@ import os
 import pwd
 from pathlib import Path
 
-from .mqtt_link import ROOT, down_topic, status_topic, up_topic
+from pintu.gateway.mqtt_link import ROOT, down_topic, status_topic, up_topic
 
 HOST_USER = "pintu-host"
 PBKDF2_ITERATIONS = 101  # what mosquitto_passwd 2.x writes for its $7$ (PBKDF2-SHA512) hashes

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import serial
 
-from .errors import PintuError
+from pintu.errors import PintuError
 
 # MicroPython image offsets (../shared/HARDWARE.md): the bootloader sits at 0x1000 on ESP32 and ESP32-S2, at 0x0 on
 # the newer chips. The image MicroPython publishes for each board starts with that bootloader.

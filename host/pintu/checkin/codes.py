@@ -1,19 +1,18 @@
 """Reading what a door scanned: the code's prefix picks a reader; anything unknown is unreadable (INVALID).
 
 Readers map the code's text to a credentials.Reading: "PN1:" is a Pintu card (credentials.py), "HC1:" an EU Digital
-COVID Certificate verified offline against the operator's trust anchors (dcc.py, trust.py).
+COVID Certificate verified offline against the operator's trust anchors (hc1.py, trust.py).
 """
 
 import hashlib
 import logging
 from datetime import datetime, timezone
 
+from pintu.data.datadir import VERIFIED_CACHE_MAX
+from pintu.rules import hc1
+from pintu.rules.credentials import PREFIX as CARD_PREFIX
+from pintu.rules.credentials import Reading
 from pintu_protocol.verdicts import R_OK, R_UNREADABLE
-
-from . import dcc
-from .credentials import PREFIX as CARD_PREFIX
-from .credentials import Reading
-from .datadir import VERIFIED_CACHE_MAX
 
 log = logging.getLogger("pintu.codes")
 UNREADABLE = Reading(R_UNREADABLE, None, None, None)
@@ -38,16 +37,16 @@ def _read_card(data, text, at):
 
 def _read_certificate(data, text, at):
     try:
-        certificate = dcc.verify(text, data.trust.anchors(), now=datetime.fromtimestamp(at, timezone.utc),
+        certificate = hc1.verify(text, data.trust.anchors(), now=datetime.fromtimestamp(at, timezone.utc),
                                  id_key=data.id_key)
-    except dcc.DccError as e:
+    except hc1.DccError as e:
         log.info("EU certificate refused at step %s", e.step)  # the step only: never the code or its fields
         return Reading(e.reason, None, None, None)
     return Reading(R_OK, None, None, certificate)
 
 
 register_reader(CARD_PREFIX, _read_card)
-register_reader(dcc.PREFIX, _read_certificate)
+register_reader(hc1.PREFIX, _read_certificate)
 
 
 def read_code(data, code, at):

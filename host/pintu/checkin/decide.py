@@ -11,6 +11,11 @@ import time
 from collections import namedtuple
 from datetime import datetime, timezone
 
+from pintu.checkin import codes
+from pintu.errors import PintuError
+from pintu.rules import hc1, policy
+from pintu.rules.nik import normalise_nik
+from pintu.times import day_number, local_date
 from pintu_protocol.messages import IN, OUT
 from pintu_protocol.verdicts import (
     GREEN,
@@ -28,11 +33,6 @@ from pintu_protocol.verdicts import (
     reason_name,
     verdict_name,
 )
-
-from . import codes, dcc, policy
-from .errors import PintuError
-from .nik import normalise_nik
-from .times import day_number, local_date
 
 log = logging.getLogger("pintu.checkin")
 
@@ -144,7 +144,7 @@ def _holder(store, certificate, at):
 
 def _certificate_entry(certificate, site_row, at):
     """(verdict, reason) of an EU certificate under the site's profile and its test/recovery switch."""
-    decision = dcc.apply_policy(
+    decision = hc1.apply_policy(
         certificate, site_row["policy"], now=datetime.fromtimestamp(at, timezone.utc),
         accept_test_or_recovery=bool(site_row["accept_tests"]),
     )

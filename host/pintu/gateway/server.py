@@ -4,11 +4,11 @@ import logging
 import signal
 import threading
 
-from .datadir import DataDir
-from .errors import PintuError
-from .gateway import Gateway
-from .mqtt_link import MqttLink
-from .serial_link import SerialLink
+from pintu.data.datadir import DataDir
+from pintu.errors import PintuError
+from pintu.gateway.gateway import Gateway
+from pintu.gateway.mqtt_link import MqttLink
+from pintu.gateway.serial_link import SerialLink
 
 log = logging.getLogger("pintu.serve")
 

@@ -15,9 +15,8 @@ import base45
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from pintu.errors import PintuError
 from pintu_protocol.verdicts import R_FORGED, R_OK, R_UNREADABLE
-
-from .errors import PintuError
 
 PREFIX = "PN1:"
 CRED_ID_LEN = 10

@@ -1,0 +1,3 @@
+"""Check-in: reading a scanned code, the check-in transaction, and the record (events, occupancy, traces)."""
+
+from pintu.checkin.decide import Decision, admit, check, decide_scan, host_fault
