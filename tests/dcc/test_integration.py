@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.serialization import Encoding
 
 import pintu_protocol as p
-from pintu.cli.main import main
+from pintu.cli import main
 from pintu.data.datadir import DataDir
 from pintu.gateway.gateway import Gateway
 from pintu_protocol.verdicts import GREEN

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pintu.cli.main import main
+from pintu.cli import main
 
 from .conftest import NIK
 
@@ -267,7 +267,7 @@ def test_real_console_script(tmp_path):
     """The installed `pintu` entry point, as an operator runs it."""
     script = Path(sys.executable).with_name("pintu")
     env = {**os.environ, "PINTU_DATA": str(tmp_path / "d")}
-    run = [str(script)] if script.exists() else [sys.executable, "-m", "pintu.cli.main"]
+    run = [str(script)] if script.exists() else [sys.executable, "-m", "pintu.cli"]
     assert subprocess.run([*run, "init"], env=env, capture_output=True, text=True).returncode == 0
     result = subprocess.run([*run, "site", "show", "nowhere"], env=env, capture_output=True, text=True)
     assert result.returncode == 2

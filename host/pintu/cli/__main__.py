@@ -1,0 +1,5 @@
+"""`python -m pintu.cli`: the same as the `pintu` command."""
+
+from pintu.cli import main
+
+main()

@@ -1,0 +1,164 @@
+"""`pintu check|admit|occupancy|events|trace|purge`: deciding at the door and reading the record."""
+
+import sys
+import time
+
+import click
+
+from pintu import checkin
+from pintu.checkin import events, occupancy, trace
+from pintu.cli.base import EXIT_REFUSED, data_of, emit, json_option, main, table
+from pintu.times import parse_time
+
+
+def _decision_human(decision):
+    line = "%-7s %s (%s)" % (decision["verdict"], _meaning(decision["verdict"]), decision["reason"])
+    if decision["site"] is not None:
+        line += "  site %s %s/%s" % (decision["site"], decision["occupancy"], decision["capacity"])
+    click.echo(line)
+    if decision["referral"]:
+        click.echo("        %s" % decision["referral"])
+
+
+def _meaning(name):
+    from pintu_protocol.verdicts import VERDICTS
+
+    for entry in VERDICTS.values():
+        if entry[0] == name:
+            return entry[1]
+    return ""
+
+
+def _finish_decision(ctx, decision, as_json):
+    emit(as_json, decision.to_dict(), _decision_human)
+    if not decision.admitted:
+        ctx.exit(EXIT_REFUSED)
+
+
+@main.command()
+@click.option("--door", "door_id", required=True)
+@click.argument("code")
+@click.option("--direction", type=click.Choice(("in", "out")), help="For a two-way door (default in).")
+@click.option("--dry-run", is_flag=True, help="Decide but record nothing.")
+@click.option("--at", "at_text", help="Decide as at this ISO date/time (default now).")
+@json_option
+@click.pass_context
+def check(ctx, door_id, code, direction, dry_run, at_text, as_json):
+    """Decide a scanned CODE (or - to read it from stdin) exactly as a door unit would.
+    Exit 0 if admitted, 3 if refused."""
+    if code == "-":
+        code = sys.stdin.read()
+    at = None if at_text is None else parse_time(at_text, time.time())
+    decision = checkin.check(data_of(ctx), door_id, code, direction=direction, dry_run=dry_run, at=at)
+    _finish_decision(ctx, decision, as_json)
+
+
+@main.command()
+@click.option("--site", "site_id", required=True)
+@click.argument("nik")
+@click.option("--operator", help="Who let the person in.")
+@json_option
+@click.pass_context
+def admit(ctx, site_id, nik, operator, as_json):
+    """A guard's manual entry for someone without a phone: same policy, recorded as manual.
+    Exit 0 if admitted, 3 if refused."""
+    decision = checkin.admit(data_of(ctx), site_id, nik, operator=operator)
+    _finish_decision(ctx, decision, as_json)
+
+
+@main.command("occupancy")
+@click.argument("site_id", metavar="[SITE]", required=False)
+@json_option
+@click.pass_context
+def occupancy_cmd(ctx, site_id, as_json):
+    """Who is inside now, by role."""
+    rows = occupancy.occupancy(data_of(ctx), site_id)
+    columns = (
+        ("site", "SITE"),
+        ("inside", "INSIDE"),
+        ("capacity", "CAPACITY"),
+        ("free", "FREE"),
+        ("employees", "EMPLOYEES"),
+        ("visitors", "VISITORS"),
+        ("name", "NAME"),
+    )
+    emit(as_json, rows, lambda r: table(r, columns))
+
+
+@main.command("events")
+@click.option("--site", "site_id")
+@click.option("--since", help="ISO date or time, or a duration back from now (e.g. 2h).")
+@click.option("--verdict", help="GREEN, YELLOW, RED, BLACK, FULL, INVALID or EXIT.")
+@click.option("--limit", default=50, show_default=True, type=int)
+@json_option
+@click.pass_context
+def events_cmd(ctx, site_id, since, verdict, limit, as_json):
+    """The decision record, newest first. Flagged (!) rows are BLACK alerts for the guard."""
+    rows = events.list_events(data_of(ctx), site_id, since, verdict, limit)
+
+    def human(rows):
+        for row in rows:
+            row["flag"] = "!" if row["flagged"] else ""
+        table(
+            rows,
+            (
+                ("time", "TIME"),
+                ("site", "SITE"),
+                ("door", "DOOR"),
+                ("verdict", "VERDICT"),
+                ("flag", "!"),
+                ("reason", "REASON"),
+                ("person", "PERSON"),
+                ("how", "HOW"),
+                ("occupancy", "INSIDE"),
+            ),
+        )
+
+    emit(as_json, rows, human)
+
+
+@main.command("trace")
+@click.argument("nik")
+@click.option("--days", default=14, show_default=True, type=click.IntRange(1, 3650))
+@json_option
+@click.pass_context
+def trace_cmd(ctx, nik, days, as_json):
+    """Who was at the same site at overlapping times, over the last --days days."""
+    result = trace.trace(data_of(ctx), nik, days)
+
+    def human(obj):
+        click.echo("person %s, last %d days: %d overlapping visit(s)" % (obj["person"], days, len(obj["contacts"])))
+        table(
+            obj["contacts"],
+            (
+                ("person", "PERSON"),
+                ("name", "NAME"),
+                ("role", "ROLE"),
+                ("site", "SITE"),
+                ("from", "FROM"),
+                ("until", "UNTIL"),
+                ("overlap_min", "MINUTES"),
+            ),
+        )
+
+    emit(as_json, result, human)
+
+
+@main.command()
+@click.option("--older-than", required=True, help="e.g. 30d")
+@json_option
+@click.pass_context
+def purge(ctx, older_than, as_json):
+    """Delete events and finished visits older than --older-than."""
+    result = events.purge(data_of(ctx), older_than)
+    emit(
+        as_json,
+        result,
+        lambda r: click.echo(
+            "purged %d events, %d visits, %d scan records older than %s"
+            % (r["events"], r["visits"], r["scans"], r["cutoff"])
+        ),
+    )
+
+
+# -- technicians: flash, deploy, simulate; and the demo (thin layers over flash.py, deploy.py, simulator.py, demo.py)

@@ -1,0 +1,204 @@
+"""`pintu person|card|trust`: persons with their doses and status, their cards, and the trusted EU signers."""
+
+import json
+import sys
+
+import click
+
+from pintu import registry
+from pintu.cli.base import (
+    MAX_BAD_ROWS_SHOWN,
+    DefaultGroup,
+    data_of,
+    emit,
+    json_option,
+    main,
+    pairs,
+    table,
+)
+from pintu.errors import PintuError
+from pintu.registry import cards
+from pintu.rules.policy import ROLES, STATUSES
+
+
+def _anchor_dict(anchor):
+    return {
+        "kid": anchor.kid_b64,
+        "kid_hex": anchor.kid_hex,
+        "country": anchor.country,
+        "subject": anchor.subject,
+        "key": anchor.key_type,
+        "not_before": anchor.not_before.date().isoformat(),
+        "not_after": anchor.not_after.date().isoformat(),
+    }
+
+
+ANCHOR_COLUMNS = (("kid", "KEY ID"), ("country", "COUNTRY"), ("key", "KEY"), ("not_after", "VALID UNTIL"),
+                  ("subject", "SUBJECT"))
+
+
+@main.group()
+def trust():
+    """Signer certificates trusted for EU Digital COVID Certificates (HC1 codes)."""
+
+
+@trust.command("import")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@json_option
+@click.pass_context
+def trust_import(ctx, path, as_json):
+    """Trust the signers in FILE: PEM or DER certificates, or a JSON list of them."""
+    anchors = [_anchor_dict(a) for a in data_of(ctx).trust.import_file(path)]
+    emit(as_json, anchors, lambda rows: table(rows, ANCHOR_COLUMNS))
+
+
+@trust.command("list")
+@json_option
+@click.pass_context
+def trust_list(ctx, as_json):
+    """List trusted signers by key id (the first 8 bytes of the certificate's SHA-256)."""
+    anchors = [_anchor_dict(a) for a in data_of(ctx).trust.list()]
+    emit(as_json, anchors, lambda rows: table(rows, ANCHOR_COLUMNS))
+
+
+@trust.command("remove")
+@click.argument("kid", metavar="KID")
+@json_option
+@click.pass_context
+def trust_remove(ctx, kid, as_json):
+    """Stop trusting the signer with this key id (base64, as `trust list` shows, or hex)."""
+    anchors = [_anchor_dict(a) for a in data_of(ctx).trust.remove(kid)]
+    emit(as_json, anchors, lambda rows: table(rows, ANCHOR_COLUMNS))
+
+
+# -- persons
+
+
+def _person_human(obj):
+    pairs(obj, ("person", "name", "role", "status", "status_since", "status_until", "cards"))
+    click.echo("doses:")
+    table(obj["doses"], (("number", "#"), ("date", "DATE"), ("vaccine", "VACCINE")))
+
+
+@main.group()
+def person():
+    """Persons, their doses and health status (looked up by NIK)."""
+
+
+@person.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--skip-bad", is_flag=True, help="Import the good rows even if some rows are bad.")
+@json_option
+@click.pass_context
+def person_import(ctx, file, skip_bad, as_json):
+    """Import persons from CSV: nik,name,role,dose1,dose2,dose3,status,status_until (dates ISO).
+    A file with bad rows imports nothing unless --skip-bad."""
+    data = data_of(ctx)
+    rows, total = registry.read_import_file(file)
+    with click.progressbar(length=total, label="checking rows", file=sys.stderr) as bar:
+        try:
+            report = registry.import_persons(data, rows, skip_bad=skip_bad, progress=bar.update)
+        except PintuError as exc:
+            report = getattr(exc, "report", None)
+            if report is not None:
+                bar.render_finish()
+                _show_bad_rows(report.bad)
+            raise
+    if report.bad:
+        _show_bad_rows(report.bad, "skipped ")
+    result = {
+        "rows": report.rows,
+        "imported": report.imported,
+        "bad": [{"line": line, "error": error} for line, error in report.bad],
+    }
+    emit(as_json, result, lambda r: click.echo("imported %d of %d rows" % (r["imported"], r["rows"])))
+
+
+def _show_bad_rows(bad, prefix=""):
+    for line, error in bad[:MAX_BAD_ROWS_SHOWN]:
+        click.echo("%sline %d: %s" % (prefix, line, error), err=True)
+    if len(bad) > MAX_BAD_ROWS_SHOWN:
+        click.echo("... and %d more bad rows" % (len(bad) - MAX_BAD_ROWS_SHOWN), err=True)
+
+
+@person.command("add")
+@click.option("--nik", required=True)
+@click.option("--name", default="")
+@click.option("--role", default="visitor", show_default=True, type=click.Choice(ROLES))
+@json_option
+@click.pass_context
+def person_add(ctx, nik, name, role, as_json):
+    """Add a person."""
+    emit(as_json, registry.add_person(data_of(ctx), nik, name, role), _person_human)
+
+
+@person.command("dose")
+@click.argument("nik")
+@click.option("--date", "day", required=True, help="ISO date, e.g. 2021-08-17.")
+@click.option("--vaccine", default="")
+@json_option
+@click.pass_context
+def person_dose(ctx, nik, day, vaccine, as_json):
+    """Record the person's next vaccine dose."""
+    emit(as_json, registry.add_dose(data_of(ctx), nik, day, vaccine), _person_human)
+
+
+@person.command("status")
+@click.argument("nik")
+@click.argument("status", type=click.Choice(STATUSES))
+@click.option("--until", help="Last day (ISO) the status applies; default: until set to clear.")
+@json_option
+@click.pass_context
+def person_status(ctx, nik, status, until, as_json):
+    """Set health status: positive or contact is refused (BLACK) from today until --until."""
+    emit(as_json, registry.set_status(data_of(ctx), nik, status, until), _person_human)
+
+
+@person.command("show")
+@click.argument("nik")
+@json_option
+@click.pass_context
+def person_show(ctx, nik, as_json):
+    """Show a person, found by NIK."""
+    emit(as_json, registry.show_person(data_of(ctx), nik), _person_human)
+
+
+# -- cards
+
+
+@main.group(cls=DefaultGroup)
+def card():
+    """Issue a printable card: pintu card NIK --site SITE --out FILE.png|.svg; revoke: pintu card revoke NIK."""
+
+
+DefaultGroup.default = "issue"
+
+
+@card.command("issue")
+@click.argument("nik")
+@click.option("--site", "site_id", required=True, help="Site whose name is printed on the card.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Card file: .png or .svg.")
+@json_option
+@click.pass_context
+def card_issue(ctx, nik, site_id, out, as_json):
+    """Issue a card; prints the code's text on stdout."""
+    result = cards.issue_card(data_of(ctx), nik, site_id, out)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    click.echo(result["code"])
+    if out:
+        click.echo("card written to %s" % out, err=True)
+
+
+@card.command("revoke")
+@click.argument("nik")
+@json_option
+@click.pass_context
+def card_revoke(ctx, nik, as_json):
+    """Revoke all of the person's cards: they scan INVALID."""
+    result = cards.revoke_cards(data_of(ctx), nik)
+    emit(as_json, result, lambda r: click.echo("revoked %d card(s)" % r["revoked"]))
+
+
+# -- decisions
