@@ -6,7 +6,7 @@ import stat
 from pintu import checkin, registry
 from pintu.checkin import events, trace
 from pintu.data.datadir import DataDir
-from pintu.data.store import SCHEMA_VERSION
+from pintu.data.schema import SCHEMA_VERSION
 from pintu.registry import cards
 
 from .conftest import NIK, NOW, add_person

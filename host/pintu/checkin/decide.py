@@ -12,6 +12,7 @@ from collections import namedtuple
 from datetime import datetime, timezone
 
 from pintu.checkin import codes
+from pintu.checkin.occupancy import close_overdue
 from pintu.errors import PintuError
 from pintu.rules import hc1, policy
 from pintu.rules.nik import normalise_nik
@@ -169,7 +170,7 @@ def _decide_at_site(
     """The locked part: close stale visits, decide, apply, record. Runs inside store.write()."""
     site_id = site_row["id"]
     today = local_date(at)
-    store.close_stale_visits(site_id, at - site_row["max_stay_s"], site_row["max_stay_s"])
+    close_overdue(store, at, site_row)
     inside = store.count_inside(site_id)
     visit = store.find_open_visit(person_id, site_id) if person_id is not None else None
     entry = _certificate_entry(certificate, site_row, at) if certificate is not None else None

@@ -2,6 +2,7 @@
 
 import time
 
+from pintu.checkin.occupancy import close_overdue
 from pintu.errors import PintuError
 from pintu.times import parse_duration, parse_time, show_time
 from pintu_protocol.verdicts import VERDICTS, reason_name, verdict_name
@@ -57,8 +58,7 @@ def purge(data, older_than, at=None):
     cutoff = int(now - parse_duration(older_than))
     store = data.store
     with store.write():
-        for site in store.list_sites():  # overdue visits end at their maximum stay, and can then be purged
-            store.close_stale_visits(site["id"], now - site["max_stay_s"], site["max_stay_s"])
+        close_overdue(store, now)  # overdue visits end at their maximum stay, and can then be purged
         counts = store.purge(cutoff)
     counts["cutoff"] = show_time(cutoff)
     return counts

@@ -9,9 +9,17 @@ from pintu.errors import PintuError
 from pintu.rules.policy import EMPLOYEE_ROLES, ROLES
 
 
+def close_overdue(store, at, site_row=None):
+    """Inside a write transaction: close the visits at one site (or every site) that began more than the site's
+    maximum stay before `at`, as if the person left when it ended. Everything that reads who is inside calls this
+    first, so a forgotten exit stops holding a place."""
+    for site in [site_row] if site_row is not None else store.list_sites():
+        store.close_stale_visits(site["id"], at - site["max_stay_s"], site["max_stay_s"])
+
+
 def site_occupancy(store, site_row, at):
     """Inside one write transaction: close overdue visits, then count."""
-    store.close_stale_visits(site_row["id"], at - site_row["max_stay_s"], site_row["max_stay_s"])
+    close_overdue(store, at, site_row)
     by_role = store.count_inside_by_role(site_row["id"])
     inside = sum(by_role.values())
     return {

@@ -2,6 +2,7 @@
 
 import time
 
+from pintu.checkin.occupancy import close_overdue
 from pintu.registry import find_person
 from pintu.times import show_time
 
@@ -15,8 +16,7 @@ def trace(data, nik, days=14, at=None):
     store = data.store
     person = find_person(data, nik)
     with store.write():  # visits past a site's maximum stay end there, not now
-        for site in store.list_sites():
-            store.close_stale_visits(site["id"], now - site["max_stay_s"], site["max_stay_s"])
+        close_overdue(store, now)
     contacts = []
     for visit in store.visits_of(person["id"], since):
         start = visit["check_in"]

@@ -11,8 +11,7 @@ import sys
 
 import click
 
-from pintu.data.datadir import DataDir
-from pintu.data.store import DEFAULT_DATA
+from pintu.data.datadir import DEFAULT_DATA, DataDir
 from pintu.errors import PintuError
 
 EXIT_BAD_INPUT = 2

@@ -38,6 +38,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from pintu.data.files import private_dir, write_private
 from pintu.errors import PintuError
 from pintu.rules.hc1 import key_id
 
@@ -208,14 +209,14 @@ class TrustStore:
     def import_bytes(self, data: bytes) -> list[Anchor]:
         """As `import_file`, from content. All certificates are checked before any is written."""
         certs = load_certificates(data)
-        self._ensure_dir()
+        private_dir(self.path)
         anchors = []
         for cert in certs:
             der = cert.public_bytes(Encoding.DER)
             digest = hashlib.sha256(der).hexdigest()
             target = self.path / (digest + ".der")
             if not target.exists():
-                _write_private(target, der)
+                write_private(target, der)
             anchors.append(Anchor(key_id(der), digest, cert))
         return anchors
 
@@ -267,26 +268,3 @@ class TrustStore:
             return Anchor(key_id(der), digest, x509.load_der_x509_certificate(der))
         except ValueError:
             return None
-
-    def _ensure_dir(self):
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.path.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(self.path, 0o700)  # mkdir's mode is filtered by the umask, and an existing dir may be wider
-
-
-def _write_private(target, data):
-    tmp = target.with_name(".%s.%d.tmp" % (target.name, os.getpid()))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o600)
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

@@ -6,6 +6,7 @@ import os
 import pwd
 from pathlib import Path
 
+from pintu.data.files import private_dir, write_private
 from pintu.gateway.mqtt_link import ROOT, down_topic, status_topic, up_topic
 
 HOST_USER = "pintu-host"
@@ -75,7 +76,7 @@ def write_broker_config(out_dir, devices, host_password, port=1883, bind="0.0.0.
     except KeyError:
         raise ValueError("no user %r on this machine" % run_as) from None
     out_dir = Path(out_dir)
-    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(out_dir)
     devices = list(devices)
     passwd = [passwd_line(HOST_USER, host_password)] + [passwd_line(d, pw) for d, _, pw in devices]
     files = {
@@ -84,17 +85,7 @@ def write_broker_config(out_dir, devices, host_password, port=1883, bind="0.0.0.
         "acl": acl_text((d, s) for d, s, _ in devices),
     }
     for name, text in files.items():
-        _write_private(out_dir / name, text, owner)
+        write_private(out_dir / name, text, owner)
     if owner.pw_uid != os.getuid():
         os.chown(out_dir, owner.pw_uid, owner.pw_gid)
     return sorted(files)
-
-
-def _write_private(path, text, owner):
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    if owner.pw_uid != os.getuid():
-        os.chown(tmp, owner.pw_uid, owner.pw_gid)
-    os.replace(tmp, path)

@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape
 
 import segno
 
+from pintu.data.files import write_private
 from pintu.errors import PintuError
 from pintu.registry import find_person, get_site
 from pintu.times import day_number, local_date
@@ -108,8 +109,7 @@ def write_card(path, code, name, site_name):
     path = str(path)
     body = card_svg(qr, name, site_name) if path.lower().endswith(".svg") else card_png(qr, name, site_name)
     try:
-        with open(path, "wb") as f:
-            f.write(body)
+        write_private(path, body)  # a card is a credential: only its printer reads the file
     except OSError as exc:
         raise PintuError("cannot write %s: %s" % (path, exc.strerror)) from None
 

@@ -7,6 +7,7 @@ import os
 import secrets
 
 from pintu import registry
+from pintu.data.files import private_dir, write_private
 from pintu.errors import PintuError
 from pintu.registry.broker import HOST_USER, write_broker_config
 
@@ -77,7 +78,8 @@ def add_unit(data, device_id, door_id, link="serial", wifi_ssid=None, wifi_passw
     cfg = unit_config(device_id, key, door["site_id"], door_id, door["direction"], board, link, wifi_ssid,
                       wifi_password, broker)
     path = config_path(data, device_id)
-    _write_private(path, json.dumps(cfg, indent=1) + "\n")
+    private_dir(os.path.dirname(path))
+    write_private(path, json.dumps(cfg, indent=1) + "\n")
     return device, path
 
 
@@ -96,7 +98,7 @@ def host_password(data):
     """The host's broker password, made once and kept in DATA/mqtt-host.password (owner-only)."""
     path = os.path.join(data.path, HOST_PASSWORD_FILE)
     if not os.path.exists(path):
-        _write_private(path, secrets.token_hex(16) + "\n")
+        write_private(path, secrets.token_hex(16) + "\n")
     with open(path) as f:
         return f.read().strip()
 
@@ -114,12 +116,3 @@ def broker_config(data, out_dir, port=1883, bind="0.0.0.0", run_as=None):
     except (ValueError, OSError) as e:
         raise PintuError(str(e)) from None
     return names, os.path.join(data.path, HOST_PASSWORD_FILE), HOST_USER
-
-
-def _write_private(path, text):
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)

@@ -1,0 +1,166 @@
+"""SQL for the record: visits (who is inside), events (every decision), resent scans, and retention.
+
+A mixin of Store (store.py), which owns the connection and the transactions; nothing outside data/ writes SQL.
+"""
+
+
+class RecordSql:
+    # -- visits (occupancy)
+
+    # Every change to open visits goes through open_visit, close_visit and close_stale_visits, which keep
+    # sites.inside in step; call them inside write().
+
+    def open_visit(self, person_id, site_id, role, now, how, door_id=None, operator=None):
+        self._run(
+            "INSERT INTO visits (person_id, site_id, role, check_in, how_in, door_in, operator)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (person_id, site_id, role, now, how, door_id, operator),
+        )
+        self._run("UPDATE sites SET inside = inside + 1 WHERE id = ?", (site_id,))
+
+    def find_open_visit(self, person_id, site_id):
+        return self._one(
+            "SELECT * FROM visits WHERE person_id = ? AND site_id = ? AND check_out IS NULL", (person_id, site_id)
+        )
+
+    def close_visit(self, visit_id, site_id, now, how, door_id=None):
+        cur = self._run(
+            "UPDATE visits SET check_out = ?, how_out = ?, door_out = ? WHERE id = ? AND check_out IS NULL",
+            (now, how, door_id, visit_id),
+        )
+        if cur.rowcount:
+            self._run("UPDATE sites SET inside = inside - ? WHERE id = ?", (cur.rowcount, site_id))
+
+    def close_stale_visits(self, site_id, cutoff, max_stay_s):
+        """Close open visits that began before cutoff, as if the person left when the maximum stay ended."""
+        cur = self._run(
+            "UPDATE visits SET check_out = check_in + ?, how_out = 'auto'"
+            " WHERE site_id = ? AND check_out IS NULL AND check_in < ?",
+            (max_stay_s, site_id, cutoff),
+        )
+        if cur.rowcount:
+            self._run("UPDATE sites SET inside = inside - ? WHERE id = ?", (cur.rowcount, site_id))
+        return cur.rowcount
+
+    def count_inside(self, site_id):
+        row = self._one("SELECT inside FROM sites WHERE id = ?", (site_id,))
+        return row[0] if row is not None else 0
+
+    def count_open_visits(self, site_id):
+        """The same figure as count_inside, counted from the visits themselves (checks and repairs)."""
+        return self._one("SELECT COUNT(*) FROM visits WHERE site_id = ? AND check_out IS NULL", (site_id,))[0]
+
+    def count_inside_by_role(self, site_id):
+        rows = self._all(
+            "SELECT role, COUNT(*) FROM visits WHERE site_id = ? AND check_out IS NULL GROUP BY role", (site_id,)
+        )
+        return {row[0]: row[1] for row in rows}
+
+    def visits_of(self, person_id, since):
+        return self._all(
+            "SELECT * FROM visits WHERE person_id = ? AND (check_out IS NULL OR check_out >= ?) ORDER BY check_in",
+            (person_id, since),
+        )
+
+    def overlapping_visits(self, site_id, start, end, exclude_person):
+        """Visits at site_id that overlap [start, end]; an open visit lasts until now (end)."""
+        return self._all(
+            "SELECT v.*, p.name AS name FROM visits v LEFT JOIN persons p ON p.id = v.person_id"
+            " WHERE v.site_id = ? AND v.check_in <= ? AND (v.check_out IS NULL OR v.check_out >= ?)"
+            " AND v.person_id IS NOT NULL AND v.person_id != ? ORDER BY v.check_in",
+            (site_id, end, start, exclude_person),
+        )
+
+    # -- events and resent scans
+
+    def insert_event(
+        self,
+        at,
+        site_id,
+        door_id,
+        device_id,
+        verdict,
+        reason,
+        person_id,
+        how,
+        operator,
+        flagged,
+        occupancy,
+        capacity,
+        shown,
+        queued,
+    ):
+        cur = self._run(
+            "INSERT INTO events (time, site_id, door_id, device_id, verdict, reason, person_id, how, operator,"
+            " flagged, occupancy, capacity, shown, queued) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                int(at),
+                site_id,
+                door_id,
+                device_id,
+                verdict,
+                reason,
+                person_id,
+                how,
+                operator,
+                int(flagged),
+                occupancy,
+                capacity,
+                shown,
+                int(queued),
+            ),
+        )
+        return cur.lastrowid
+
+    def list_events(self, site_id=None, since=None, verdict=None, person_id=None, limit=None):
+        where, args = [], []
+        for column, op, value in (
+            ("site_id", "=", site_id),
+            ("time", ">=", since),
+            ("verdict", "=", verdict),
+            ("person_id", "=", person_id),
+        ):
+            if value is not None:
+                where.append("%s %s ?" % (column, op))
+                args.append(value)
+        sql = "SELECT * FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY time DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(int(limit))
+        return self._all(sql, args)
+
+    def find_scan(self, source, scan_ref):
+        return self._one(
+            "SELECT e.* FROM scans s JOIN events e ON e.id = s.event_id WHERE s.source = ? AND s.scan_ref = ?",
+            (source, scan_ref),
+        )
+
+    def insert_scan(self, source, scan_ref, event_id, now):
+        self._run(
+            "INSERT INTO scans (source, scan_ref, event_id, time) VALUES (?, ?, ?, ?)",
+            (source, scan_ref, event_id, now),
+        )
+
+    # -- retention
+
+    def purge(self, cutoff):
+        """Delete events, finished visits and resent-scan records older than cutoff. Returns counts."""
+        counts = {}
+        counts["scans"] = self._run("DELETE FROM scans WHERE time < ?", (cutoff,)).rowcount
+        counts["events"] = self._run("DELETE FROM events WHERE time < ?", (cutoff,)).rowcount
+        counts["visits"] = self._run(
+            "DELETE FROM visits WHERE check_out IS NOT NULL AND check_out < ?", (cutoff,)
+        ).rowcount
+        return counts
+
+    # -- for the benchmark: the baseline a decision is compared with
+
+    def raw_person_lookup(self, person_id):
+        return self._one("SELECT * FROM persons WHERE id = ?", (person_id,))
+
+    def dump(self):
+        """The whole database as SQL text (what `sqlite3 .dump` prints): used to audit what is on disk."""
+        return "\n".join(self._db.iterdump())
