@@ -4,4 +4,4 @@
 class PintuError(Exception):
     """Something the caller asked for cannot be done (unknown site, malformed NIK, bad date...).
 
-    The CLI turns it into one line on stderr and exit code 2, in exactly one place (cli.main)."""
+    The CLI turns it into one line on stderr and exit code 2, in exactly one place (cli/base.py)."""
