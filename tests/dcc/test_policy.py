@@ -1,14 +1,21 @@
-"""Site policy profiles applied to verified certificates, and the test/recovery switch."""
+"""Site policy profiles applied to verified certificates, and the test/recovery switch.
+
+A certificate becomes a policy.Standing (hc1.standing) and policy.judge applies the one profile table to it, exactly
+as policy.decide does at a door; the door-level rules (YELLOW without a guard, FULL, already inside) are at the end."""
 
 from datetime import timedelta
 
 import pytest
 
-from pintu.rules import hc1
+from pintu.rules import hc1, policy
+from pintu_protocol.messages import IN, OUT
 from pintu_protocol.verdicts import (
     BLACK,
+    EXIT,
+    FULL,
     GREEN,
     INVALID,
+    R_ALREADY_INSIDE,
     R_CERT_INVALID,
     R_GUARD_CHECK,
     R_NO_DOSE,
@@ -27,8 +34,13 @@ def verified(signer, hcert):
     return hc1.verify(code, hc1.index_anchors([signer.cert]), now=NOW, id_key=ID_KEY)
 
 
+def judged(cert, profile, *, accept_test_or_recovery=False, test_validity=hc1.TEST_VALIDITY):
+    standing = hc1.standing(cert, now=NOW, test_validity=test_validity)
+    return policy.judge(standing, profile, accept_tests=accept_test_or_recovery)
+
+
 def decide(cert, profile, **kw):
-    d = hc1.apply_policy(cert, profile, now=NOW, **kw)
+    d = judged(cert, profile, **kw)
     return d.verdict, d.reason
 
 
@@ -49,33 +61,36 @@ def decide(cert, profile, **kw):
 )
 def test_profiles(ec_signer, dn, sd, expected):
     cert = verified(ec_signer, vaccination(dn=dn, sd=sd))
-    assert {p: decide(cert, p) for p in hc1.PROFILES} == expected
+    assert {p: decide(cert, p) for p in policy.PROFILES} == expected
 
 
 def test_one_of_two_doses_end_to_end(ec_signer):
     code = hc1_code(ec_signer, claims(vaccination(dn=1, sd=2)))
     trusted = hc1.index_anchors([ec_signer.cert])
-    verdicts = {p: hc1.check(code, trusted, now=NOW, id_key=ID_KEY, profile=p).verdict for p in hc1.PROFILES}
+    verdicts = {p: hc1.check(code, trusted, now=NOW, id_key=ID_KEY, profile=p).verdict for p in policy.PROFILES}
     assert verdicts == {"dose1": GREEN, "full": YELLOW, "booster": RED}
 
 
 def test_decision_carries_holder_id_and_expiry(ec_signer):
+    code = hc1_code(ec_signer, claims(vaccination()))
     cert = verified(ec_signer, vaccination())
-    d = hc1.apply_policy(cert, "dose1", now=NOW)
+    d = hc1.check(code, hc1.index_anchors([ec_signer.cert]), now=NOW, id_key=ID_KEY, profile="dose1")
     assert (d.holder_id, d.expires_at, d.doses, d.detail) == (cert.holder_id, cert.expires_at, 2, "doses=2")
 
 
 def test_unknown_profile_is_a_caller_error(ec_signer):
     with pytest.raises(ValueError):
-        hc1.apply_policy(verified(ec_signer, vaccination()), "two-doses", now=NOW)
+        judged(verified(ec_signer, vaccination()), "two-doses")
+    with pytest.raises(ValueError):
+        hc1.check(hc1_code(ec_signer), hc1.index_anchors([ec_signer.cert]), now=NOW, id_key=ID_KEY, profile="x")
 
 
 def test_missing_vaccination_entry_is_invalid_with_the_switch_off(ec_signer):
     sc = (NOW - timedelta(hours=2)).isoformat()
     for hcert in (lab_test(sc), recovery("2022-05-01", "2022-10-01")):
         cert = verified(ec_signer, hcert)
-        for profile in hc1.PROFILES:
-            d = hc1.apply_policy(cert, profile, now=NOW)
+        for profile in policy.PROFILES:
+            d = judged(cert, profile)
             assert (d.verdict, d.reason, d.detail) == (INVALID, R_CERT_INVALID, hc1.NO_VACCINATION)
 
 
@@ -91,22 +106,22 @@ def test_missing_vaccination_entry_is_invalid_with_the_switch_off(ec_signer):
 )
 def test_negative_test_counts_only_with_the_switch_on(ec_signer, age, result, expected):
     cert = verified(ec_signer, lab_test((NOW - age).isoformat(), tr=result))
-    off = hc1.apply_policy(cert, "full", now=NOW)
+    off = judged(cert, "full")
     assert (off.verdict, off.detail) == (INVALID, hc1.NO_VACCINATION)
-    on = hc1.apply_policy(cert, "full", now=NOW, accept_test_or_recovery=True)
+    on = judged(cert, "full", accept_test_or_recovery=True)
     assert (on.verdict, on.detail) == expected
 
 
 def test_test_window_is_a_parameter(ec_signer):
     cert = verified(ec_signer, lab_test((NOW - timedelta(hours=30)).isoformat()))
-    d = hc1.apply_policy(cert, "dose1", now=NOW, accept_test_or_recovery=True, test_validity=timedelta(hours=24))
+    d = judged(cert, "dose1", accept_test_or_recovery=True, test_validity=timedelta(hours=24))
     assert d.verdict == INVALID
 
 
 def test_test_time_with_z_suffix(ec_signer):
     cert = verified(ec_signer, lab_test((NOW - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%SZ")))
     assert cert.tests[0].sample_time == (NOW - timedelta(hours=5)).replace(microsecond=0)
-    assert hc1.apply_policy(cert, "booster", now=NOW, accept_test_or_recovery=True).verdict == GREEN
+    assert judged(cert, "booster", accept_test_or_recovery=True).verdict == GREEN
 
 
 @pytest.mark.parametrize(
@@ -120,8 +135,8 @@ def test_test_time_with_z_suffix(ec_signer):
 )
 def test_recovery_counts_only_with_the_switch_on(ec_signer, df, du, expected):
     cert = verified(ec_signer, recovery(df, du))
-    assert hc1.apply_policy(cert, "dose1", now=NOW).verdict == INVALID
-    d = hc1.apply_policy(cert, "booster", now=NOW, accept_test_or_recovery=True)
+    assert judged(cert, "dose1").verdict == INVALID
+    d = judged(cert, "booster", accept_test_or_recovery=True)
     assert d.verdict == expected
     if expected == GREEN:
         assert d.detail == "recovery"
@@ -146,3 +161,47 @@ def test_old_positive_test_is_not_black(ec_signer):
 @pytest.mark.parametrize("dn, sd, count", [(1, 2, 1), (2, 2, 2), (3, 3, 3), (4, 2, 4), (1, 1, 2), (2, 1, 3), (0, 1, 0)])
 def test_dose_count(dn, sd, count):
     assert hc1.dose_count(dn, sd) == count
+
+
+# ---- the door: a certificate's standing through policy.decide, the path every scan takes
+
+
+def door(cert, *, profile="full", capacity=5, inside=0, yellow_admits=True, accept_tests=False, already=False):
+    site = policy.SiteState(profile, capacity, inside, yellow_admits, "Puskesmas", accept_tests)
+    return policy.decide(None, site, IN, NOW.date().isoformat(), already, hc1.standing(cert, now=NOW))
+
+
+def test_door_yellow_becomes_red_with_the_clinic_where_yellow_does_not_admit(ec_signer):
+    cert = verified(ec_signer, vaccination(dn=1, sd=2))
+    yellow = door(cert)
+    assert (yellow.verdict, yellow.reason, yellow.admit) == (YELLOW, R_GUARD_CHECK, True)
+    red = door(cert, yellow_admits=False)
+    assert (red.verdict, red.reason, red.admit, red.show) == (RED, R_TOO_FEW_DOSES, False, "Puskesmas")
+
+
+def test_door_positive_test_alerts_the_guard_even_when_full(ec_signer):
+    cert = verified(ec_signer, lab_test((NOW - timedelta(hours=3)).isoformat(), tr=hc1.TEST_DETECTED))
+    outcome = door(cert, capacity=1, inside=1, accept_tests=True)
+    assert (outcome.verdict, outcome.reason, outcome.alert, outcome.admit) == (BLACK, R_POSITIVE, True, False)
+
+
+def test_door_capacity_and_already_inside(ec_signer):
+    cert = verified(ec_signer, vaccination())
+    assert door(cert, capacity=1, inside=1).verdict == FULL
+    again = door(cert, capacity=1, inside=1, already=True)
+    assert (again.verdict, again.reason, again.admit) == (GREEN, R_ALREADY_INSIDE, True)
+
+
+def test_door_test_stands_in_only_where_the_site_accepts_tests(ec_signer):
+    cert = verified(ec_signer, lab_test((NOW - timedelta(hours=2)).isoformat()))
+    refused = door(cert)
+    assert (refused.verdict, refused.reason, refused.admit) == (INVALID, R_CERT_INVALID, False)
+    admitted = door(cert, accept_tests=True)
+    assert (admitted.verdict, admitted.admit) == (GREEN, True)
+
+
+def test_door_leaving_needs_no_health_check(ec_signer):
+    cert = verified(ec_signer, lab_test((NOW - timedelta(hours=3)).isoformat(), tr=hc1.TEST_DETECTED))
+    site = policy.SiteState("full", 5, 1, True, "Puskesmas", False)
+    outcome = policy.decide(None, site, OUT, NOW.date().isoformat(), True, hc1.standing(cert, now=NOW))
+    assert (outcome.verdict, outcome.check_out) == (EXIT, True)

@@ -92,7 +92,12 @@ def person_state(store, person_row):
 
 def site_state(site_row, inside):
     return policy.SiteState(
-        site_row["policy"], site_row["capacity"], inside, bool(site_row["yellow_admits"]), site_row["referral"]
+        site_row["policy"],
+        site_row["capacity"],
+        inside,
+        bool(site_row["yellow_admits"]),
+        site_row["referral"],
+        bool(site_row["accept_tests"]),
     )
 
 
@@ -143,15 +148,6 @@ def _holder(store, certificate, at):
     return row["id"]
 
 
-def _certificate_entry(certificate, site_row, at):
-    """(verdict, reason) of an EU certificate under the site's profile and its test/recovery switch."""
-    decision = hc1.apply_policy(
-        certificate, site_row["policy"], now=datetime.fromtimestamp(at, timezone.utc),
-        accept_test_or_recovery=bool(site_row["accept_tests"]),
-    )
-    return decision.verdict, decision.reason
-
-
 def _decide_at_site(
     store,
     site_row,
@@ -173,11 +169,13 @@ def _decide_at_site(
     close_overdue(store, at, site_row)
     inside = store.count_inside(site_id)
     visit = store.find_open_visit(person_id, site_id) if person_id is not None else None
-    entry = _certificate_entry(certificate, site_row, at) if certificate is not None else None
+    standing = None
+    if certificate is not None:  # judged by the same policy.decide as a card, from the certificate's own standing
+        standing = hc1.standing(certificate, now=datetime.fromtimestamp(at, timezone.utc))
     if refusal is not None:
         outcome = policy.refuse_code(refusal)
     else:
-        outcome = policy.decide(state, site_state(site_row, inside), direction, today, visit is not None, entry)
+        outcome = policy.decide(state, site_state(site_row, inside), direction, today, visit is not None, standing)
     if outcome.admit and visit is None and not queued:
         # A queued (offline) scan is recorded, never admitted after the fact: the door did not open then.
         role = state.role if state is not None else CERTIFICATE_ROLE

@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from pintu.data.files import private_dir, write_private
 from pintu.errors import PintuError
-from pintu.rules.hc1 import key_id
+from pintu.rules.cose import key_id
 
 TRUST_DIR = "trust"
 MAX_IMPORT_BYTES = 16 * 1024 * 1024  # the whole EU DSC list is about 3 MiB

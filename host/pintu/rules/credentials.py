@@ -26,7 +26,7 @@ TOKEN_LEN = _BODY.size + SIG_LEN
 KEY_LEN = 32
 
 # What reading a scanned code gives: reason R_OK and either a credential id (PN1 cards) or, for a code that carries
-# its own proof, a verified EU certificate (dcc.Certificate: doses, tests, recoveries, a keyed holder id and nothing
+# its own proof, a verified EU certificate (hc1.Certificate: doses, tests, recoveries, a keyed holder id and nothing
 # personal); any other reason means INVALID.
 Reading = namedtuple("Reading", ("reason", "cred_id", "issue_day", "certificate"))
 

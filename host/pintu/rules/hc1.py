@@ -1,17 +1,15 @@
-"""EU Digital COVID Certificate (HC1) verification, offline, and the site policy applied to a verified certificate.
+"""EU Digital COVID Certificate (HC1): what a verified certificate says, and how it stands under a site's policy.
 
-The chain is the one in the EU DCC specification (eHealth Network, "Technical specifications for EU DCC", vol. 1):
+cose.py proves who signed a code and when; this module checks the signed health certificate (claim -260 / 1) and
+turns it into what the site policy needs:
 
-    "HC1:" prefix -> base45 -> zlib -> COSE_Sign1 (CBOR) -> signature check -> CWT claims -> hcert (-260 / 1)
+    verify(code)   -> Certificate: validity dates, the signer's key id and issuing country, and per entry only what a
+                      policy needs (dose numbers and dates, test time and result, recovery window)
+    standing(cert) -> policy.Standing: the same kind of standing a registry person has (doses, a health block,
+                      whether a test or recovery may stand in), which policy.decide judges like anyone else's
 
-Each step that can fail has a name (`STEPS`); a failure raises `DccError` carrying that name and the matching reason
-code from `pintu_protocol.verdicts`. No other exception leaves `verify` for any input text: everything the visitor
-controls is size-capped before it is buffered and type-checked before it is used.
-
-What comes out (`Certificate`) is deliberately small: validity dates, the signer's key id and issuing country, and per
-entry only what a site policy needs (dose numbers and dates, test time and result, recovery window). Name, date of
-birth and the certificate identifier never leave this module; the identifier only as a keyed hash (`holder_id`), which
-is what occupancy and events use.
+Name, date of birth and the certificate identifier never leave this module; the identifier only as a keyed hash
+(`holder_id`), which is what occupancy and events use.
 
 "now" is always a parameter: the verifier never reads the wall clock, so `pintu check --at` and the tests can decide
 at any time, and the 2021 public test cases still verify.
@@ -21,81 +19,35 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
-import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-import base45
-import cbor2
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from cryptography.hazmat.primitives.serialization import Encoding
 
-from pintu_protocol.verdicts import (
-    BLACK,
-    GREEN,
-    INVALID,
-    R_CERT_INVALID,
-    R_EXPIRED,
-    R_FORGED,
-    R_GUARD_CHECK,
-    R_NO_DOSE,
-    R_NOT_YET_VALID,
-    R_OK,
-    R_POSITIVE,
-    R_TOO_FEW_DOSES,
-    R_UNKNOWN,
-    R_UNREADABLE,
-    RED,
-    YELLOW,
+from pintu.rules import policy
+from pintu.rules.cose import (  # noqa: F401  (re-exported: the HC1 API in one import)
+    MAX_CODE_CHARS,
+    MAX_PAYLOAD_BYTES,
+    PREFIX,
+    STEPS,
+    DccError,
+    index_anchors,
+    key_id,
+    open_signed,
 )
+from pintu_protocol.verdicts import INVALID, R_POSITIVE
 
-PREFIX = "HC1:"
+# Policy-level reason strings (`Decision.detail`) besides the step names in `STEPS`.
+NO_VACCINATION = policy.NO_VACCINATION
 
-# Limits on what a visitor controls, checked before anything is buffered. A QR code holds at most 4,296 alphanumeric
-# characters (version 40), so 8,192 leaves room for scanner noise; real DCC payloads inflate to 1-3 KiB, so 64 KiB of
-# zlib output stops a zip bomb long before it costs memory.
-MAX_CODE_CHARS = 8192
-MAX_PAYLOAD_BYTES = 64 * 1024
-# Nesting in a real DCC is 5 levels (CWT -> hcert -> 1 -> v -> entry -> nam); anything deep is hostile.
-MAX_CBOR_DEPTH = 16
-
-# step name -> reason code. Order is the order of the checks.
-STEPS = {
-    "wrong_prefix": R_UNREADABLE,  # does not start with "HC1:"
-    "too_large": R_UNREADABLE,  # longer than any QR code can be
-    "base45": R_UNREADABLE,
-    "zlib": R_UNREADABLE,  # not a complete zlib stream, or inflates past MAX_PAYLOAD_BYTES
-    "cbor": R_UNREADABLE,  # the COSE message or the signed payload is not CBOR
-    "cose": R_UNREADABLE,  # CBOR, but not a COSE_Sign1 with ES256 or PS256
-    "unknown_kid": R_UNKNOWN,  # no key id, or no imported trust anchor has it
-    "signature": R_FORGED,  # no anchor with that key id verifies the signature
-    "key_usage": R_CERT_INVALID,  # the signer's certificate may not sign this certificate type (EKU)
-    "cwt": R_CERT_INVALID,  # signed, but the CWT claims (iss, iat, exp) are missing or ill-typed
-    "not_yet_valid": R_NOT_YET_VALID,  # iat after the decision time
-    "expired": R_EXPIRED,  # exp at or before the decision time
-    "hcert": R_CERT_INVALID,  # the health certificate (-260 / 1) is missing, ill-formed, or has no v/t/r entry
-    "internal": R_UNREADABLE,  # a check raised something unexpected: still refused, never a crash (a bug if seen)
-}
-
-# Policy-level reason strings (`Decision.detail`) besides the step names above.
-NO_VACCINATION = "no_vaccination"
-
-_CWT_ISS, _CWT_EXP, _CWT_IAT, _CWT_HCERT = 1, 4, 6, -260
+_CWT_HCERT = -260
 _HCERT_V1 = 1
-_COSE_ALG, _COSE_KID = 1, 4
-_COSE_SIGN1_TAG, _CWT_TAG = 18, 61
-_ES256, _PS256 = -7, -37
 
 TEST_NOT_DETECTED = "260415000"  # SNOMED CT "Not detected": a negative test
 TEST_DETECTED = "260373001"  # SNOMED CT "Detected": a positive test
+TEST_VALIDITY = timedelta(hours=72)
 
-# Extended key usage OIDs a signer certificate may carry to limit which certificate types it signs (DCC spec vol. 1,
 # 5.1.1). Both the official arc and the mistyped arc (with ".0.") seen in issued DSCs, including the public test data.
 _EKU_TYPES = {
     "1.3.6.1.4.1.1847.2021.1.1": "t",
@@ -105,20 +57,6 @@ _EKU_TYPES = {
     "1.3.6.1.4.1.0.1847.2021.1.2": "v",
     "1.3.6.1.4.1.0.1847.2021.1.3": "r",
 }
-
-# NumericDate bounds: keeps datetime arithmetic away from OverflowError on hostile values (year 1970..9999).
-_MAX_NUMERIC_DATE = 253402300799
-
-
-class DccError(Exception):
-    """A certificate failed a check. `step` names the check (a key of `STEPS`); `reason` is its verdicts reason code."""
-
-    def __init__(self, step, detail=""):
-        self.step = step
-        self.reason = STEPS[step]
-        self.detail = detail
-        super().__init__("%s: %s" % (step, detail) if detail else step)
-
 
 @dataclass(frozen=True)
 class Vaccination:
@@ -169,22 +107,6 @@ class Decision:
     doses: int | None = None  # the dose count the policy used, when verified
 
 
-# ---------------------------------------------------------------------------------------------------------- key ids
-
-
-def key_id(certificate) -> bytes:
-    """The DCC key id: the first 8 bytes of the SHA-256 of the signer certificate's DER."""
-    der = certificate if isinstance(certificate, bytes) else certificate.public_bytes(Encoding.DER)
-    return hashlib.sha256(der).digest()[:8]
-
-
-def index_anchors(certificates: Iterable[x509.Certificate]) -> dict[bytes, list[x509.Certificate]]:
-    """Trust anchors by key id, the shape `verify` takes. 8-byte ids can collide, so each id maps to a list."""
-    index: dict[bytes, list[x509.Certificate]] = {}
-    for cert in certificates:
-        index.setdefault(key_id(cert), []).append(cert)
-    return index
-
 
 def keyed_id(certificate_id: str, secret: bytes) -> str:
     """Keyed identifier for occupancy and events: hex HMAC-SHA256 of the certificate identifier (`ci`).
@@ -199,6 +121,8 @@ def keyed_id(certificate_id: str, secret: bytes) -> str:
     if ci.startswith("URN:UVCI:"):
         ci = ci[len("URN:UVCI:") :]
     return hmac.new(bytes(secret), b"pintu-dcc-ci:" + ci.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 
 
 # ----------------------------------------------------------------------------------------------------- verification
@@ -229,168 +153,14 @@ def verify(
 
 
 def _verify(code, anchors, now, id_key):
-    raw = _unprefix(code)
-    compressed = _base45(raw)
-    cose = _inflate(compressed)
-    protected_bytes, protected, unprotected, payload, signature = _cose_sign1(cose)
-    alg, kid = _alg_and_kid(protected, unprotected)
-    # Sig_structure (RFC 9052 4.4) over the protected header exactly as sent, not a re-encoding of it.
-    signed = cbor2.dumps(["Signature1", protected_bytes, b"", payload])
-    signer = _check_signature(anchors, kid, alg, signed, signature)
-    claims = _cbor(payload)
-    if not isinstance(claims, Mapping):
-        raise DccError("cwt", "claims are not a map")
-    issuer, issued_at, expires_at = _claims(claims)
-    hcert = _hcert(claims)
-    _check_key_usage(signer, hcert)
-    if issued_at > now:
-        raise DccError("not_yet_valid", "issued %s" % issued_at.isoformat())
-    if expires_at <= now:
-        raise DccError("expired", "expired %s" % expires_at.isoformat())
-    return _certificate(hcert, issuer, kid, issued_at, expires_at, id_key)
-
-
-def _unprefix(code):
-    if isinstance(code, bytes | bytearray):
-        try:
-            code = bytes(code).decode("ascii")
-        except UnicodeDecodeError:
-            raise DccError("wrong_prefix", "not ASCII text") from None
-    if not isinstance(code, str):
-        raise DccError("wrong_prefix", "not text")
-    if len(code) > MAX_CODE_CHARS:
-        raise DccError("too_large", "%d characters" % len(code))
-    code = code.strip()  # scanners append CR/LF
-    if not code.startswith(PREFIX):
-        raise DccError("wrong_prefix")
-    return code[len(PREFIX) :]
-
-
-def _base45(text):
-    try:
-        data = base45.b45decode(text)
-    except Exception as exc:  # the decoder raises ValueError, but any failure here means "not base45"
-        raise DccError("base45", str(exc)) from None
-    if not data:
-        raise DccError("base45", "empty")
-    return data
-
-
-def _inflate(data):
-    inflater = zlib.decompressobj()
-    try:
-        out = inflater.decompress(data, MAX_PAYLOAD_BYTES + 1)
-    except zlib.error as exc:
-        raise DccError("zlib", str(exc)) from None
-    if len(out) > MAX_PAYLOAD_BYTES or inflater.unconsumed_tail:
-        raise DccError("zlib", "inflates past %d bytes" % MAX_PAYLOAD_BYTES)
-    if not inflater.eof:
-        raise DccError("zlib", "truncated stream")
-    if inflater.unused_data:
-        raise DccError("zlib", "data after the stream")
-    return out
-
-
-def _cbor(data):
-    try:
-        return cbor2.loads(data, max_depth=MAX_CBOR_DEPTH, allow_duplicate_keys=False)
-    except Exception as exc:  # CBORDecodeError, and whatever a semantic tag decoder raises on hostile content
-        raise DccError("cbor", "%s: %s" % (type(exc).__name__, exc)) from None
-
-
-def _cose_sign1(data):
-    message = _cbor(data)
-    if isinstance(message, cbor2.CBORTag) and message.tag == _CWT_TAG:
-        message = message.value
-    if isinstance(message, cbor2.CBORTag):
-        if message.tag != _COSE_SIGN1_TAG:
-            raise DccError("cose", "tag %d is not COSE_Sign1" % message.tag)
-        message = message.value
-    if not isinstance(message, list | tuple) or len(message) != 4:
-        raise DccError("cose", "not a 4-element COSE_Sign1 array")
-    protected_bytes, unprotected, payload, signature = message
-    if not isinstance(protected_bytes, bytes) or not isinstance(payload, bytes) or not isinstance(signature, bytes):
-        raise DccError("cose", "protected header, payload and signature must be byte strings")
-    if not isinstance(unprotected, Mapping):
-        raise DccError("cose", "unprotected header is not a map")
-    if protected_bytes:
-        try:
-            protected = cbor2.loads(protected_bytes, max_depth=4, allow_duplicate_keys=False)
-        except Exception as exc:
-            raise DccError("cose", "protected header: %s" % exc) from None
-        if not isinstance(protected, Mapping):
-            raise DccError("cose", "protected header is not a map")
-    else:
-        protected = {}
-    return protected_bytes, protected, unprotected, payload, signature
-
-
-def _alg_and_kid(protected, unprotected):
-    # The protected header wins (it is signed); the unprotected one is the fallback the DCC spec allows for kid.
-    # Taking alg from there is harmless: the key type of the anchor must match the algorithm anyway.
-    alg = protected.get(_COSE_ALG, unprotected.get(_COSE_ALG))
-    kid = protected.get(_COSE_KID, unprotected.get(_COSE_KID))
-    if type(alg) is not int or alg not in (_ES256, _PS256):
-        raise DccError("cose", "algorithm %r is not ES256 or PS256" % (alg,))
-    if not isinstance(kid, bytes) or not kid:
-        raise DccError("unknown_kid", "no key id in the headers")
-    return alg, kid
-
-
-def _check_signature(anchors, kid, alg, signed, signature):
-    candidates = anchors.get(kid) or ()
-    if not candidates:
-        raise DccError("unknown_kid", "no trust anchor with key id %s" % kid.hex())
-    for cert in candidates:
-        if _signature_ok(cert, alg, signed, signature):
-            return cert
-    raise DccError("signature", "key id %s" % kid.hex())
-
-
-def _signature_ok(cert, alg, signed, signature):
-    try:
-        key = cert.public_key()
-    except Exception:  # an anchor with a key type cryptography cannot load cannot verify anything
-        return False
-    try:
-        if alg == _ES256:
-            if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
-                return False
-            if len(signature) != 64:  # COSE carries raw r||s; cryptography wants DER
-                return False
-            r = int.from_bytes(signature[:32], "big")
-            s = int.from_bytes(signature[32:], "big")
-            key.verify(encode_dss_signature(r, s), signed, ec.ECDSA(hashes.SHA256()))
-            return True
-        if alg == _PS256:
-            if not isinstance(key, rsa.RSAPublicKey):
-                return False
-            # RFC 8230 fixes the salt at the digest length; AUTO also accepts other lengths, which costs no security
-            # and spares a refusal of a genuine certificate from a signer that used the maximum length.
-            pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
-            key.verify(signature, signed, pss, hashes.SHA256())
-            return True
-    except (InvalidSignature, ValueError):
-        return False
-    return False
-
-
-def _numeric_date(claims, label, name):
-    value = claims.get(label)
-    if type(value) is float and math.isfinite(value):
-        value = int(value)
-    if type(value) is not int:
-        raise DccError("cwt", "%s missing or not a NumericDate" % name)
-    if not 0 <= value <= _MAX_NUMERIC_DATE:
-        raise DccError("cwt", "%s out of range" % name)
-    return datetime.fromtimestamp(value, timezone.utc)
-
-
-def _claims(claims):
-    issuer = claims.get(_CWT_ISS, "")
-    if not isinstance(issuer, str) or len(issuer) > 64:
-        raise DccError("cwt", "iss is not a short text")
-    return issuer, _numeric_date(claims, _CWT_IAT, "iat"), _numeric_date(claims, _CWT_EXP, "exp")
+    signed = open_signed(code, anchors)
+    hcert = _hcert(signed.claims)
+    _check_key_usage(signed.signer, hcert)
+    if signed.issued_at > now:
+        raise DccError("not_yet_valid", "issued %s" % signed.issued_at.isoformat())
+    if signed.expires_at <= now:
+        raise DccError("expired", "expired %s" % signed.expires_at.isoformat())
+    return _certificate(hcert, signed.issuer, signed.kid, signed.issued_at, signed.expires_at, id_key)
 
 
 def _hcert(claims):
@@ -507,16 +277,8 @@ def _aware(now):
     return now
 
 
-# ----------------------------------------------------------------------------------------------------------- policy
 
-# profile -> (doses for GREEN, doses for YELLOW or None). Below YELLOW is RED.
-PROFILES = {
-    "dose1": (1, None),
-    "full": (2, 1),
-    "booster": (3, 2),
-}
-DEFAULT_PROFILE = "dose1"
-TEST_VALIDITY = timedelta(hours=72)
+# -------------------------------------------------------------------------------------------------------- standing
 
 
 def dose_count(dn: int, sd: int) -> int:
@@ -531,47 +293,27 @@ def dose_count(dn: int, sd: int) -> int:
     return dn
 
 
-def apply_policy(
-    certificate: Certificate,
-    profile: str,
-    *,
-    now: datetime,
-    accept_test_or_recovery: bool = False,
-    test_validity: timedelta = TEST_VALIDITY,
-) -> Decision:
-    """The site's policy applied to a verified certificate at the decision time. Pure: no I/O, no clock.
+def standing(certificate: Certificate, *, now: datetime, test_validity: timedelta = TEST_VALIDITY) -> policy.Standing:
+    """The certificate as a policy standing at the decision time. Pure: no I/O, no clock.
 
-    - A positive test taken within `test_validity` before `now` -> BLACK (R_POSITIVE), whatever the switch.
-    - Dose count (see `dose_count`) against the profile (`PROFILES`): GREEN, YELLOW (R_GUARD_CHECK) or RED
-      (R_NO_DOSE / R_TOO_FEW_DOSES).
-    - If the site switch `accept_test_or_recovery` is on (off by default), a negative test taken within
-      `test_validity` before `now`, or a recovery whose df..du window holds today's date, also gives GREEN.
-    - A certificate with no vaccination entry that the switch does not admit -> INVALID (R_CERT_INVALID,
-      detail "no_vaccination"): it is a genuine test/recovery certificate, but not one this site checks.
+    - A positive test taken within `test_validity` before `now` blocks (BLACK, R_POSITIVE), whatever the site.
+    - The dose count (see `dose_count`) is what the profile compares.
+    - A negative test taken within `test_validity` before `now`, or a recovery whose df..du window holds today's
+      date, may stand in for doses where the site accepts tests.
+    - No vaccination entry: policy.decide refuses it (INVALID, R_CERT_INVALID, "no_vaccination") unless a stand-in
+      admits it: it is a genuine test/recovery certificate, but not one every site checks.
     """
-    if profile not in PROFILES:
-        raise ValueError("unknown policy profile %r (known: %s)" % (profile, ", ".join(PROFILES)))
     now = _aware(now)
-    green_at, yellow_at = PROFILES[profile]
-    doses = certificate.doses
-    keep = {"holder_id": certificate.holder_id, "expires_at": certificate.expires_at, "doses": doses}
-
+    block = None
     if any(t.positive and _recent(t, now, test_validity) for t in certificate.tests):
-        return Decision(BLACK, R_POSITIVE, "positive_test", **keep)
-
-    if certificate.vaccinations and doses >= green_at:
-        return Decision(GREEN, R_OK, "doses=%d" % doses, **keep)
-    if accept_test_or_recovery:
-        if any(t.negative and _recent(t, now, test_validity) for t in certificate.tests):
-            return Decision(GREEN, R_OK, "negative_test", **keep)
-        today = now.astimezone(timezone.utc).date()
-        if any(r.valid_from <= today <= r.valid_until for r in certificate.recoveries):
-            return Decision(GREEN, R_OK, "recovery", **keep)
-    if not certificate.vaccinations:
-        return Decision(INVALID, R_CERT_INVALID, NO_VACCINATION, **keep)
-    if yellow_at is not None and doses >= yellow_at:
-        return Decision(YELLOW, R_GUARD_CHECK, "doses=%d" % doses, **keep)
-    return Decision(RED, R_NO_DOSE if doses == 0 else R_TOO_FEW_DOSES, "doses=%d" % doses, **keep)
+        block = (R_POSITIVE, "positive_test")
+    stand_in = None
+    today = now.astimezone(timezone.utc).date()
+    if any(t.negative and _recent(t, now, test_validity) for t in certificate.tests):
+        stand_in = "negative_test"
+    elif any(r.valid_from <= today <= r.valid_until for r in certificate.recoveries):
+        stand_in = "recovery"
+    return policy.Standing(certificate.doses, block, stand_in, bool(certificate.vaccinations))
 
 
 def _recent(test, now, validity):
@@ -585,15 +327,20 @@ def check(
     *,
     now: datetime,
     id_key: bytes,
-    profile: str = DEFAULT_PROFILE,
+    profile: str = policy.DEFAULT_PROFILE,
     accept_test_or_recovery: bool = False,
 ) -> Decision:
-    """Verify and decide in one call: what `pintu check` and the gateway need. Never raises for any `code`.
+    """Verify and judge in one call, away from any site's occupancy (what the tests and tools need). Never raises for
+    any `code`. The judgement is policy.judge's, the one the door's decision uses; YELLOW stays YELLOW here.
 
     A failed check gives Decision(INVALID, <step's reason code>, <step name>, holder_id=None).
     """
+    if profile not in policy.PROFILES:
+        raise ValueError("unknown policy profile %r (known: %s)" % (profile, ", ".join(policy.PROFILES)))
     try:
         certificate = verify(code, anchors, now=now, id_key=id_key)
     except DccError as exc:
         return Decision(INVALID, exc.reason, exc.step)
-    return apply_policy(certificate, profile, now=now, accept_test_or_recovery=accept_test_or_recovery)
+    health = policy.judge(standing(certificate, now=now), profile, accept_tests=accept_test_or_recovery)
+    return Decision(*health, holder_id=certificate.holder_id, expires_at=certificate.expires_at,
+                    doses=certificate.doses)

@@ -1,11 +1,15 @@
-"""The decision: a pure function of the person's state, the site's state and policy, the door's direction and the day.
+"""The decision: a pure function of a person's standing, the site's state and policy, the door's direction, the day.
 
 No I/O and no clock: everything it needs comes in as arguments, so every rule is a row in a table test.
+Whoever scans, a registry person (a Pintu card, a guard's manual entry) or the holder of an EU certificate, comes in
+as one `Standing` (`person_standing`, hc1.standing) and is judged by the ONE profile table below, once.
 Rules, in order (the first that applies wins):
   1. a scan at an exit door (or an exit scan at a two-way door) -> EXIT; it checks the person out;
-  2. positive or close contact, within its window -> BLACK, flagged for the guard;
+  2. positive or close contact, within its window (or a recent positive test) -> BLACK, flagged for the guard;
   3. the site's profile counts the doses given on or before today -> GREEN, YELLOW or RED
-     (a site that does not admit on YELLOW turns YELLOW into RED, with the referral clinic);
+     (a site that accepts tests lets a current negative test or recovery stand in for doses; a certificate with no
+     vaccination entry that nothing stands in for is INVALID; a site that does not admit on YELLOW turns YELLOW into
+     RED, with the referral clinic);
   4. someone already inside is admitted again without counting twice;
   5. the site at capacity -> FULL.
 Health comes before capacity so that a positive person at a full site still alerts the guard; RED comes before FULL
@@ -22,6 +26,7 @@ from pintu_protocol.verdicts import (
     GREEN,
     INVALID,
     R_ALREADY_INSIDE,
+    R_CERT_INVALID,
     R_CHECKED_OUT,
     R_CONTACT,
     R_GUARD_CHECK,
@@ -60,9 +65,22 @@ SHOW = {
 
 PersonState = namedtuple("PersonState", ("role", "dose_dates", "status", "status_since", "status_until"))
 PersonState.__doc__ = "dose_dates: ISO days, any order; status: positive|contact|clear; since/until: ISO days or None"
-SiteState = namedtuple("SiteState", ("policy", "capacity", "inside", "yellow_admits", "referral"))
+SiteState = namedtuple(
+    "SiteState", ("policy", "capacity", "inside", "yellow_admits", "referral", "accept_tests"), defaults=(False,)
+)
+SiteState.__doc__ = "accept_tests: a current negative test or recovery (EU certificate) may stand in for doses"
+Standing = namedtuple("Standing", ("doses", "block", "stand_in", "vaccinated"))
+Standing.__doc__ = (
+    "What the profile judges, on the day: doses counted; block: (BLACK reason, detail) or None; stand_in: what may "
+    "stand in for doses where the site accepts tests ('negative_test', 'recovery') or None; vaccinated: False for a "
+    "certificate with no vaccination entry"
+)
+Health = namedtuple("Health", ("verdict", "reason", "detail"))
 Outcome = namedtuple("Outcome", ("verdict", "reason", "show", "admit", "check_out", "alert"))
 Outcome.__doc__ = "admit: open a visit (unless inside); check_out: close the open visit; alert: flag for the guard"
+
+NO_VACCINATION = "no_vaccination"  # Health.detail of a certificate with no vaccination entry that nothing admits
+_BLOCKS = {"positive": R_POSITIVE, "contact": R_CONTACT}
 
 
 def printable(text, limit=SHOW_MAX):
@@ -88,38 +106,52 @@ def doses_by(dose_dates, today):
     return sum(1 for day in dose_dates if day and day <= today)
 
 
-def entry_verdict(policy, doses, yellow_admits):
-    """(verdict, reason) from the dose count alone."""
-    green, yellow = PROFILES[policy]
-    if doses >= green:
-        return GREEN, R_OK
+def person_standing(person, today):
+    """A registry person's standing on the day: doses given by then, and a positive/contact status in its window."""
+    block = None
+    if person.status in _BLOCKS and in_window(person.status_since, person.status_until, today):
+        block = (_BLOCKS[person.status], person.status)
+    return Standing(doses_by(person.dose_dates, today), block, None, True)
+
+
+def judge(standing, profile, yellow_admits=True, accept_tests=False):
+    """The health part of the decision (rules 2 and 3): a Health(verdict, reason, detail) from a standing under the
+    site's profile. The one place the profile table is read, YELLOW becomes RED and a block becomes BLACK."""
+    if profile not in PROFILES:
+        raise ValueError("unknown policy profile %r (known: %s)" % (profile, ", ".join(PROFILES)))
+    if standing.block is not None:
+        return Health(BLACK, standing.block[0], standing.block[1])
+    green, yellow = PROFILES[profile]
+    doses = standing.doses
+    counted = "doses=%d" % doses
+    if standing.vaccinated and doses >= green:
+        return Health(GREEN, R_OK, counted)
+    if accept_tests and standing.stand_in is not None:
+        return Health(GREEN, R_OK, standing.stand_in)
+    if not standing.vaccinated:
+        return Health(INVALID, R_CERT_INVALID, NO_VACCINATION)
     if doses >= yellow:
-        return (YELLOW, R_GUARD_CHECK) if yellow_admits else (RED, R_TOO_FEW_DOSES)
-    return RED, (R_NO_DOSE if doses == 0 else R_TOO_FEW_DOSES)
+        return Health(YELLOW, R_GUARD_CHECK, counted) if yellow_admits else Health(RED, R_TOO_FEW_DOSES, counted)
+    return Health(RED, R_NO_DOSE if doses == 0 else R_TOO_FEW_DOSES, counted)
 
 
-def decide(person, site, direction, today, already_inside=False, entry=None):
+def decide(person, site, direction, today, already_inside=False, standing=None):
     """Decide one scan. person: PersonState or None (unknown); site: SiteState; direction: IN or OUT
     (the effective direction, see effective_direction); today: ISO day. Returns an Outcome.
 
-    entry: (verdict, reason) already found from a certificate the person carries (an EU certificate's own doses,
-    tests and recoveries under the site's profile, dcc.apply_policy); it takes the place of rules 2 and 3."""
-    if person is None and entry is None:
+    standing: the Standing of an EU certificate the person carries (hc1.standing); it takes the place of the
+    registry person's own (person_standing)."""
+    if person is None and standing is None:
         return refuse_code(R_UNKNOWN)
     if direction == OUT:
         return _outcome(EXIT, R_CHECKED_OUT if already_inside else R_NOT_INSIDE, check_out=already_inside)
-    if entry is None:
-        if person.status in ("positive", "contact") and in_window(person.status_since, person.status_until, today):
-            return _outcome(BLACK, R_POSITIVE if person.status == "positive" else R_CONTACT, alert=True)
-        verdict, reason = entry_verdict(site.policy, doses_by(person.dose_dates, today), site.yellow_admits)
-    else:
-        verdict, reason = entry
-        if verdict == BLACK:
-            return _outcome(BLACK, reason, alert=True)
-        if verdict not in (GREEN, YELLOW, RED):
-            return refuse_code(reason)
-        if verdict == YELLOW and not site.yellow_admits:
-            verdict, reason = RED, R_TOO_FEW_DOSES
+    if standing is None:
+        standing = person_standing(person, today)
+    verdict, reason, _ = judge(standing, site.policy, site.yellow_admits, site.accept_tests)
+    if verdict == BLACK:
+        return _outcome(BLACK, reason, alert=True)
+    if verdict == INVALID:
+        return refuse_code(reason)
     if verdict == RED:
         return _outcome(RED, reason, show=site.referral)
     if already_inside:
