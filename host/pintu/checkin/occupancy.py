@@ -1,6 +1,6 @@
 """Who is inside each site now: counts by role (employees vs visitors), after closing visits past the maximum stay.
 
-Check-in and check-out themselves happen inside the decision's transaction (checkin.py), so capacity holds there.
+Check-in and check-out themselves happen inside the decision's transaction (decide.py), so capacity holds there.
 """
 
 import time

@@ -159,6 +159,3 @@ def purge(ctx, older_than, as_json):
             % (r["events"], r["visits"], r["scans"], r["cutoff"])
         ),
     )
-
-
-# -- technicians: flash, deploy, simulate; and the demo (thin layers over flash.py, deploy.py, simulator.py, demo.py)
