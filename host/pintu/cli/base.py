@@ -131,6 +131,3 @@ def init(ctx):
     data, created = DataDir.init(ctx.obj)
     data.close()
     click.echo(("initialised %s" if created else "%s is already initialised") % ctx.obj)
-
-
-# -- sites

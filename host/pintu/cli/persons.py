@@ -199,6 +199,3 @@ def card_revoke(ctx, nik, as_json):
     """Revoke all of the person's cards: they scan INVALID."""
     result = cards.revoke_cards(data_of(ctx), nik)
     emit(as_json, result, lambda r: click.echo("revoked %d card(s)" % r["revoked"]))
-
-
-# -- decisions

@@ -37,9 +37,6 @@ def serve(ctx, serial_ports, mqtt_url, mqtt_user, password_file, client_id, verb
     server.Server(ctx.find_root().obj, serial_ports, mqtt_url, mqtt_user, password, client_id).run_forever()
 
 
-# -- EU certificate trust anchors
-
-
 @main.command()
 @click.option("--port", required=True, help="Serial port of the board, e.g. /dev/ttyUSB0.")
 @click.option("--chip", required=True, type=click.Choice(("esp32", "esp32s2", "esp32s3", "esp32c3")))
