@@ -2,7 +2,7 @@
 
 No I/O and no clock: everything it needs comes in as arguments, so every rule is a row in a table test.
 Whoever scans, a registry person (a Pintu card, a guard's manual entry) or the holder of an EU certificate, comes in
-as one `Standing` (`person_standing`, hc1.standing) and is judged by the ONE profile table below, once.
+as one `Standing` (`person_standing`, eu_rules.standing) and is judged by the ONE profile table below, once.
 Rules, in order (the first that applies wins):
   1. a scan at an exit door (or an exit scan at a two-way door) -> EXIT; it checks the person out;
   2. positive or close contact, within its window (or a recent positive test) -> BLACK, flagged for the guard;
@@ -140,7 +140,7 @@ def decide(person, site, direction, today, already_inside=False, standing=None):
     """Decide one scan. person: PersonState or None (unknown); site: SiteState; direction: IN or OUT
     (the effective direction, see effective_direction); today: ISO day. Returns an Outcome.
 
-    standing: the Standing of an EU certificate the person carries (hc1.standing); it takes the place of the
+    standing: the Standing of an EU certificate the person carries (eu_rules.standing); it takes the place of the
     registry person's own (person_standing)."""
     if person is None and standing is None:
         return refuse_code(R_UNKNOWN)
