@@ -1,7 +1,8 @@
 """Site policy profiles applied to verified certificates, and the test/recovery switch.
 
-A certificate becomes a policy.Standing (eu_rules.standing) and policy.judge applies the one profile table to it, exactly
-as policy.decide does at a door; the door-level rules (YELLOW without a guard, FULL, already inside) are at the end."""
+A certificate becomes a policy.Standing (eu_rules.standing) and policy.judge applies the one profile table to it,
+exactly as policy.decide does at a door; the door-level rules (YELLOW without a guard, FULL, already inside) are
+at the end."""
 
 from datetime import timedelta
 
