@@ -26,6 +26,16 @@ R_HOST_FAULT = 16  # the host could not record the decision: it fails closed
 R_WRONG_DOOR = 17  # the device is not bound to a door, or the door is closed
 R_CERT_INVALID = 18  # a vaccination certificate failed a check
 R_NOT_SHOWN = 19  # recorded only: the unit had shown OFFLINE for this scan, so an admission was undone
+# EU certificates refused by a named rule (host/pintu/rules: dcc_schema.py, signer.py, eu_rules.py; README)
+R_SCHEMA = 20  # the payload does not conform to the DCC JSON schema 1.3 (incl. not exactly one entry)
+R_SIGNER = 21  # issued outside the signer certificate's validity
+R_SIGNER_USAGE = 22  # the signer's extended key usage does not cover this certificate type
+R_DISEASE = 23  # GR-EU-0001: not a COVID-19 certificate
+R_VACCINE = 24  # VR-EU-0001: a vaccine the site does not accept
+R_VACCINATION_DATE = 25  # vaccination dated in the future
+R_TEST_TYPE = 26  # TR-EU-0001: neither NAAT nor rapid antigen (e.g. an antibody test)
+R_TEST_WINDOW = 27  # TR-EU-0005/0006: sample outside its validity window (too old, or in the future)
+R_RECOVERY_WINDOW = 28  # RR-EU-0001/0002: outside df..du, or df/du not within 11..180 days of fr
 
 # code: (name, meaning, feedback pattern name)
 VERDICTS = {
@@ -60,6 +70,15 @@ REASONS = {
     R_WRONG_DOOR: "wrong_door",
     R_CERT_INVALID: "cert_invalid",
     R_NOT_SHOWN: "not_shown",
+    R_SCHEMA: "schema",
+    R_SIGNER: "signer_validity",
+    R_SIGNER_USAGE: "signer_usage",
+    R_DISEASE: "not_covid19",
+    R_VACCINE: "vaccine_not_accepted",
+    R_VACCINATION_DATE: "vaccination_date",
+    R_TEST_TYPE: "test_type",
+    R_TEST_WINDOW: "test_window",
+    R_RECOVERY_WINDOW: "recovery_window",
 }
 
 

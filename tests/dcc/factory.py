@@ -39,7 +39,12 @@ class Signer:
         return hc1.key_id(self.cert)
 
 
-def make_signer(kind="ec", *, country="ID", eku=None) -> Signer:
+# Test signers outlive the wall clock (`trust import` refuses an expired signer), and were valid long before NOW.
+SIGNER_FROM = NOW - timedelta(days=365)
+SIGNER_UNTIL = NOW + timedelta(days=3650)
+
+
+def make_signer(kind="ec", *, country="ID", eku=None, valid_from=SIGNER_FROM, valid_until=SIGNER_UNTIL) -> Signer:
     if kind == "ec":
         key, alg = ec.generate_private_key(ec.SECP256R1()), ES256
     else:
@@ -53,8 +58,8 @@ def make_signer(kind="ec", *, country="ID", eku=None) -> Signer:
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - timedelta(days=365))
-        .not_valid_after(NOW + timedelta(days=365))
+        .not_valid_before(valid_from)
+        .not_valid_after(valid_until)
     )
     if eku:
         builder = builder.add_extension(x509.ExtendedKeyUsage([x509.ObjectIdentifier(o) for o in eku]), False)
@@ -73,17 +78,16 @@ def vaccination(dn=2, sd=2, dt="2022-01-10", ci=CI):
     }  # fmt: skip
 
 
-def lab_test(sc, tr=hc1.TEST_NOT_DETECTED, ci=CI):
+def lab_test(sc, tr=hc1.TEST_NOT_DETECTED, ci=CI, tt="LP6464-4"):
     return {
-        "t": [{"tg": "840539006", "tt": "LP6464-4", "sc": sc, "tr": tr, "tc": "Lab", "co": "ID", "is": "MoH",
-               "ci": ci}],
+        "t": [{"tg": "840539006", "tt": tt, "sc": sc, "tr": tr, "tc": "Lab", "co": "ID", "is": "MoH", "ci": ci}],
         "nam": NAME, "dob": DOB, "ver": "1.3.0",
     }  # fmt: skip
 
 
-def recovery(df, du, ci=CI):
+def recovery(df, du, ci=CI, fr="2022-04-20"):
     return {
-        "r": [{"tg": "840539006", "fr": "2022-01-01", "df": df, "du": du, "co": "ID", "is": "MoH", "ci": ci}],
+        "r": [{"tg": "840539006", "fr": fr, "df": df, "du": du, "co": "ID", "is": "MoH", "ci": ci}],
         "nam": NAME, "dob": DOB, "ver": "1.3.0",
     }  # fmt: skip
 

@@ -61,7 +61,7 @@ def test_public_cases_through_the_cli(tmp_path, name, verdict, reason):
     case, signer_der, clock = public_case(name)
     d = office(tmp_path)
     (tmp_path / "signer.der").write_bytes(signer_der)
-    [anchor] = jrun(d, "trust", "import", str(tmp_path / "signer.der"))
+    [anchor] = jrun(d, "trust", "import", str(tmp_path / "signer.der"), "--allow-expired")  # a 2021 signer
     assert [a["kid"] for a in jrun(d, "trust", "list")] == [anchor["kid"]]
     result = run(d, "check", "--door", "lobby", case["PREFIX"], "--at", clock, "--json")
     decided = json.loads(result.stdout)
@@ -76,7 +76,7 @@ def test_removed_signer_is_no_longer_trusted(tmp_path):
     from cryptography import x509
 
     pem.write_bytes(x509.load_der_x509_certificate(signer_der).public_bytes(Encoding.PEM))
-    [anchor] = jrun(d, "trust", "import", str(pem))
+    [anchor] = jrun(d, "trust", "import", str(pem), "--allow-expired")
     jrun(d, "trust", "remove", anchor["kid"])
     assert jrun(d, "trust", "list") == []
     decided = jrun(d, "check", "--door", "lobby", case["PREFIX"], "--at", clock, expect=3)
@@ -139,7 +139,7 @@ def test_a_door_unit_scanning_a_certificate(tmp_path):
     case, signer_der, clock = public_case("DE_1_valid.json")
     d = office(tmp_path)
     (tmp_path / "signer.der").write_bytes(signer_der)
-    run(d, "trust", "import", str(tmp_path / "signer.der"), expect=0)
+    run(d, "trust", "import", str(tmp_path / "signer.der"), "--allow-expired", expect=0)
     with DataDir(d) as data:
         from pintu.registry import provision
         from pintu.times import parse_time

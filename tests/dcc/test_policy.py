@@ -1,13 +1,14 @@
 """Site policy profiles applied to verified certificates, and the test/recovery switch.
 
-A certificate becomes a policy.Standing (hc1.standing) and policy.judge applies the one profile table to it, exactly
-as policy.decide does at a door; the door-level rules (YELLOW without a guard, FULL, already inside) are at the end."""
+A certificate becomes a policy.Standing (eu_rules.standing) and policy.judge applies the one profile table to it,
+exactly as policy.decide does at a door; the door-level rules (YELLOW without a guard, FULL, already inside) are
+at the end."""
 
 from datetime import timedelta
 
 import pytest
 
-from pintu.rules import hc1, policy
+from pintu.rules import eu_rules, hc1, policy
 from pintu_protocol.messages import IN, OUT
 from pintu_protocol.verdicts import (
     BLACK,
@@ -18,7 +19,6 @@ from pintu_protocol.verdicts import (
     R_ALREADY_INSIDE,
     R_CERT_INVALID,
     R_GUARD_CHECK,
-    R_NO_DOSE,
     R_OK,
     R_POSITIVE,
     R_TOO_FEW_DOSES,
@@ -34,8 +34,8 @@ def verified(signer, hcert):
     return hc1.verify(code, hc1.index_anchors([signer.cert]), now=NOW, id_key=ID_KEY)
 
 
-def judged(cert, profile, *, accept_test_or_recovery=False, test_validity=hc1.TEST_VALIDITY):
-    standing = hc1.standing(cert, now=NOW, test_validity=test_validity)
+def judged(cert, profile, *, accept_test_or_recovery=False, rules=eu_rules.DEFAULT_RULES):
+    standing = eu_rules.standing(cert, now=NOW, rules=rules)
     return policy.judge(standing, profile, accept_tests=accept_test_or_recovery)
 
 
@@ -55,8 +55,9 @@ def decide(cert, profile, **kw):
         # a completed one-dose series counts as a completed primary series; a dose after it as a booster
         (1, 1, {"dose1": (GREEN, R_OK), "full": (GREEN, R_OK), "booster": (YELLOW, R_GUARD_CHECK)}),
         (2, 1, {"dose1": (GREEN, R_OK), "full": (GREEN, R_OK), "booster": (GREEN, R_OK)}),
-        # dn = 0 is outside the schema, but signed: it counts as no dose
-        (0, 2, {"dose1": (RED, R_NO_DOSE), "full": (RED, R_NO_DOSE), "booster": (RED, R_NO_DOSE)}),
+        # an incomplete series (VR-EU-0002: dn < sd) is a first dose, never "full"
+        (2, 3, {"dose1": (GREEN, R_OK), "full": (YELLOW, R_GUARD_CHECK), "booster": (RED, R_TOO_FEW_DOSES)}),
+        (3, 5, {"dose1": (GREEN, R_OK), "full": (YELLOW, R_GUARD_CHECK), "booster": (RED, R_TOO_FEW_DOSES)}),
     ],
 )
 def test_profiles(ec_signer, dn, sd, expected):
@@ -91,7 +92,7 @@ def test_missing_vaccination_entry_is_invalid_with_the_switch_off(ec_signer):
         cert = verified(ec_signer, hcert)
         for profile in policy.PROFILES:
             d = judged(cert, profile)
-            assert (d.verdict, d.reason, d.detail) == (INVALID, R_CERT_INVALID, hc1.NO_VACCINATION)
+            assert (d.verdict, d.reason, d.detail) == (INVALID, R_CERT_INVALID, policy.NO_VACCINATION)
 
 
 @pytest.mark.parametrize(
@@ -99,22 +100,23 @@ def test_missing_vaccination_entry_is_invalid_with_the_switch_off(ec_signer):
     [
         (timedelta(hours=2), hc1.TEST_NOT_DETECTED, (GREEN, "negative_test")),
         (timedelta(hours=71, minutes=59), hc1.TEST_NOT_DETECTED, (GREEN, "negative_test")),
-        (timedelta(hours=73), hc1.TEST_NOT_DETECTED, (INVALID, hc1.NO_VACCINATION)),  # too old
-        (-timedelta(hours=1), hc1.TEST_NOT_DETECTED, (INVALID, hc1.NO_VACCINATION)),  # taken in the future
-        (timedelta(hours=2), "unknown-result", (INVALID, hc1.NO_VACCINATION)),
+        (timedelta(hours=73), hc1.TEST_NOT_DETECTED, (INVALID, "TR-EU-0006")),  # too old
+        (timedelta(hours=72), hc1.TEST_NOT_DETECTED, (INVALID, "TR-EU-0006")),  # exactly 72 h: over
+        (timedelta(0), hc1.TEST_NOT_DETECTED, (GREEN, "negative_test")),  # collected at the decision time
+        # taken in the future, or an unknown result: refused by verify itself (test_eu_rules.py)
     ],
 )
 def test_negative_test_counts_only_with_the_switch_on(ec_signer, age, result, expected):
     cert = verified(ec_signer, lab_test((NOW - age).isoformat(), tr=result))
     off = judged(cert, "full")
-    assert (off.verdict, off.detail) == (INVALID, hc1.NO_VACCINATION)
+    assert (off.verdict, off.detail) == (INVALID, policy.NO_VACCINATION)
     on = judged(cert, "full", accept_test_or_recovery=True)
     assert (on.verdict, on.detail) == expected
 
 
 def test_test_window_is_a_parameter(ec_signer):
     cert = verified(ec_signer, lab_test((NOW - timedelta(hours=30)).isoformat()))
-    d = judged(cert, "dose1", accept_test_or_recovery=True, test_validity=timedelta(hours=24))
+    d = judged(cert, "dose1", accept_test_or_recovery=True, rules=eu_rules.DEFAULT_RULES._replace(naat_hours=24))
     assert d.verdict == INVALID
 
 
@@ -125,16 +127,16 @@ def test_test_time_with_z_suffix(ec_signer):
 
 
 @pytest.mark.parametrize(
-    "df, du, expected",
+    "fr, df, du, expected",
     [
-        ("2022-05-01", "2022-10-01", GREEN),
-        ("2022-06-01", "2022-06-01", GREEN),  # the window includes both ends
-        ("2022-06-02", "2022-10-01", INVALID),  # not yet
-        ("2021-12-01", "2022-05-31", INVALID),  # over
+        ("2022-04-20", "2022-05-01", "2022-10-01", GREEN),
+        ("2022-04-20", "2022-06-01", "2022-06-01", GREEN),  # the window includes both ends
+        ("2022-04-20", "2022-06-02", "2022-10-01", INVALID),  # not yet
+        ("2021-11-20", "2021-12-01", "2022-05-15", INVALID),  # over
     ],
 )
-def test_recovery_counts_only_with_the_switch_on(ec_signer, df, du, expected):
-    cert = verified(ec_signer, recovery(df, du))
+def test_recovery_counts_only_with_the_switch_on(ec_signer, fr, df, du, expected):
+    cert = verified(ec_signer, recovery(df, du, fr=fr))
     assert judged(cert, "dose1").verdict == INVALID
     d = judged(cert, "booster", accept_test_or_recovery=True)
     assert d.verdict == expected
@@ -158,9 +160,11 @@ def test_old_positive_test_is_not_black(ec_signer):
     assert decide(cert, "dose1", accept_test_or_recovery=True) == (INVALID, R_CERT_INVALID)
 
 
-@pytest.mark.parametrize("dn, sd, count", [(1, 2, 1), (2, 2, 2), (3, 3, 3), (4, 2, 4), (1, 1, 2), (2, 1, 3), (0, 1, 0)])
+@pytest.mark.parametrize(
+    "dn, sd, count", [(1, 2, 1), (2, 2, 2), (3, 3, 3), (4, 2, 4), (1, 1, 2), (2, 1, 3), (2, 3, 1), (3, 5, 1)]
+)
 def test_dose_count(dn, sd, count):
-    assert hc1.dose_count(dn, sd) == count
+    assert eu_rules.dose_count(dn, sd) == count
 
 
 # ---- the door: a certificate's standing through policy.decide, the path every scan takes
@@ -168,7 +172,7 @@ def test_dose_count(dn, sd, count):
 
 def door(cert, *, profile="full", capacity=5, inside=0, yellow_admits=True, accept_tests=False, already=False):
     site = policy.SiteState(profile, capacity, inside, yellow_admits, "Puskesmas", accept_tests)
-    return policy.decide(None, site, IN, NOW.date().isoformat(), already, hc1.standing(cert, now=NOW))
+    return policy.decide(None, site, IN, NOW.date().isoformat(), already, eu_rules.standing(cert, now=NOW))
 
 
 def test_door_yellow_becomes_red_with_the_clinic_where_yellow_does_not_admit(ec_signer):
@@ -203,5 +207,5 @@ def test_door_test_stands_in_only_where_the_site_accepts_tests(ec_signer):
 def test_door_leaving_needs_no_health_check(ec_signer):
     cert = verified(ec_signer, lab_test((NOW - timedelta(hours=3)).isoformat(), tr=hc1.TEST_DETECTED))
     site = policy.SiteState("full", 5, 1, True, "Puskesmas", False)
-    outcome = policy.decide(None, site, OUT, NOW.date().isoformat(), True, hc1.standing(cert, now=NOW))
+    outcome = policy.decide(None, site, OUT, NOW.date().isoformat(), True, eu_rules.standing(cert, now=NOW))
     assert (outcome.verdict, outcome.check_out) == (EXIT, True)

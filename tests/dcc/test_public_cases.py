@@ -9,7 +9,7 @@ import pytest
 from cryptography import x509
 
 from pintu.rules import hc1
-from pintu_protocol.verdicts import GREEN, INVALID, R_EXPIRED, R_FORGED
+from pintu_protocol.verdicts import GREEN, INVALID, R_EXPIRED, R_FORGED, YELLOW
 
 DCC_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "dcc"
 ID_KEY = b"public-case secret"
@@ -30,7 +30,8 @@ def test_valid_case_is_admitted_under_dose1():
     case, anchors, clock = load_case("DE_1_valid.json")
     assert case["EXPECTEDRESULTS"]["EXPECTEDVERIFY"] is True
     decision = hc1.check(case["PREFIX"], anchors, now=clock, id_key=ID_KEY, profile="dose1")
-    assert (decision.verdict, decision.detail) == (GREEN, "doses=2")
+    # 2 of 2 doses, the last on 2021-05-29, checked on 2021-06-01: inside VR-EU-0003's 14-day wait, so a first dose
+    assert (decision.verdict, decision.detail) == (GREEN, "doses=1")
     assert decision.holder_id == hc1.keyed_id(case["JSON"]["v"][0]["ci"], ID_KEY)
 
 
@@ -73,9 +74,14 @@ def test_valid_case_through_the_trust_store(tmp_path):
     case, _, clock = load_case("DE_1_valid.json")
     (tmp_path / "signer.b64").write_text(case["TESTCTX"]["CERTIFICATE"])
     store = TrustStore(tmp_path / "data")
-    [anchor] = store.import_file(tmp_path / "signer.b64")
+    [anchor] = store.import_file(tmp_path / "signer.b64", allow_expired=True)  # expired 2022-04-30
     assert anchor.kid_b64 == "DEsVUSvpFAE=" and anchor.country == "DE"
-    decision = hc1.check(case["PREFIX"], store.anchors(), now=clock, id_key=ID_KEY, profile="full")
-    assert (decision.verdict, decision.doses) == (GREEN, 2)
+    decision = hc1.check(case["PREFIX"], store.anchors(), now=clock, id_key=ID_KEY, profile="dose1")
+    assert (decision.verdict, decision.doses) == (GREEN, 1)
+    # under "full" the series protects from 2021-06-12 (VR-EU-0003: dt + 14 days); the guard checks until then
+    full = hc1.check(case["PREFIX"], store.anchors(), now=clock, id_key=ID_KEY, profile="full")
+    assert (full.verdict, full.doses) == (YELLOW, 1)
+    later = datetime.fromisoformat("2021-06-12T00:00:00+00:00")
+    assert hc1.check(case["PREFIX"], store.anchors(), now=later, id_key=ID_KEY, profile="full").verdict == GREEN
     store.remove("DEsVUSvpFAE=")
     assert hc1.check(case["PREFIX"], store.anchors(), now=clock, id_key=ID_KEY).detail == "unknown_kid"

@@ -195,3 +195,70 @@ def test_empty_store(tmp_path):
     store = TrustStore(tmp_path / "not-yet")
     assert store.list() == [] and store.anchors() == {}
     assert not store.path.exists()
+
+
+def test_an_expired_signer_is_refused_unless_allowed(tmp_path):
+    from datetime import timedelta
+
+    from .factory import make_signer
+
+    old = make_signer("ec", valid_from=NOW - timedelta(days=800), valid_until=NOW - timedelta(days=400))
+    store = TrustStore(tmp_path)
+    with pytest.raises(TrustError, match="expired on 2021-04-27"):
+        store.import_bytes(pem(old), now=NOW)
+    assert store.list() == []
+    [anchor] = store.import_bytes(pem(old), now=NOW, allow_expired=True)
+    assert anchor.kid == old.kid
+    # judged by the clock given: at a time when it was valid it imports without the flag
+    assert TrustStore(tmp_path / "then").import_bytes(pem(old), now=NOW - timedelta(days=500))
+
+
+def test_allowed_types_follow_the_extended_key_usage(ec_signer, vaccination_only_signer, test_only_signer):
+    from pintu.data.trust import Anchor  # the property lives on Anchor; the rule in rules/signer.py
+
+    from .factory import EKU_RECOVERY, EKU_TEST, make_signer
+
+    def types(signer):
+        return Anchor(signer.kid, "", signer.cert).allowed_types
+
+    assert types(ec_signer) == "vtr"  # no EKU: every type
+    assert types(vaccination_only_signer) == "v"
+    assert types(test_only_signer) == "t"
+    assert types(make_signer("ec", eku=[EKU_RECOVERY, EKU_TEST])) == "tr"
+    assert types(make_signer("ec", eku=["1.3.6.1.5.5.7.3.2"])) == "vtr"  # no DCC OID among them: every type
+
+
+def test_trust_list_shows_validity_and_types(tmp_path, vaccination_only_signer):
+    from click.testing import CliRunner
+
+    from pintu.cli import main
+
+    (tmp_path / "dsc.pem").write_bytes(pem(vaccination_only_signer))
+    d = str(tmp_path / "data")
+    assert CliRunner().invoke(main, ["--data", d, "init"]).exit_code == 0
+    assert CliRunner().invoke(main, ["--data", d, "trust", "import", str(tmp_path / "dsc.pem")]).exit_code == 0
+    [row] = json.loads(CliRunner().invoke(main, ["--data", d, "trust", "list", "--json"]).stdout)
+    cert = vaccination_only_signer.cert
+    assert (row["types"], row["not_before"], row["not_after"]) == (
+        "v", cert.not_valid_before_utc.date().isoformat(), cert.not_valid_after_utc.date().isoformat())
+    table = CliRunner().invoke(main, ["--data", d, "trust", "list"]).stdout
+    assert "SIGNS" in table and "VALID FROM" in table
+
+
+def test_cli_refuses_an_expired_signer_in_one_line(tmp_path):
+    from datetime import timedelta
+
+    from click.testing import CliRunner
+
+    from pintu.cli import main
+
+    from .factory import make_signer
+
+    old = make_signer("ec", valid_from=NOW - timedelta(days=800), valid_until=NOW - timedelta(days=400))
+    (tmp_path / "old.pem").write_bytes(pem(old))
+    d = str(tmp_path / "data")
+    assert CliRunner().invoke(main, ["--data", d, "init"]).exit_code == 0
+    refused = CliRunner().invoke(main, ["--data", d, "trust", "import", str(tmp_path / "old.pem")])
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1 and "--allow-expired" in refused.stderr
+    allowed = CliRunner().invoke(main, ["--data", d, "trust", "import", str(tmp_path / "old.pem"), "--allow-expired"])
+    assert allowed.exit_code == 0

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pintu.checkin import codes
 from pintu.checkin.occupancy import close_overdue
 from pintu.errors import PintuError
-from pintu.rules import hc1, policy
+from pintu.rules import eu_rules, policy
 from pintu.rules.nik import normalise_nik
 from pintu.times import day_number, local_date
 from pintu_protocol.messages import IN, OUT
@@ -171,7 +171,7 @@ def _decide_at_site(
     visit = store.find_open_visit(person_id, site_id) if person_id is not None else None
     standing = None
     if certificate is not None:  # judged by the same policy.decide as a card, from the certificate's own standing
-        standing = hc1.standing(certificate, now=datetime.fromtimestamp(at, timezone.utc))
+        standing = eu_rules.standing(certificate, now=datetime.fromtimestamp(at, timezone.utc))
     if refusal is not None:
         outcome = policy.refuse_code(refusal)
     else:

@@ -30,11 +30,12 @@ def _anchor_dict(anchor):
         "key": anchor.key_type,
         "not_before": anchor.not_before.date().isoformat(),
         "not_after": anchor.not_after.date().isoformat(),
+        "types": anchor.allowed_types,  # entry types it may sign: v vaccination, t test, r recovery
     }
 
 
-ANCHOR_COLUMNS = (("kid", "KEY ID"), ("country", "COUNTRY"), ("key", "KEY"), ("not_after", "VALID UNTIL"),
-                  ("subject", "SUBJECT"))
+ANCHOR_COLUMNS = (("kid", "KEY ID"), ("country", "COUNTRY"), ("key", "KEY"), ("not_before", "VALID FROM"),
+                  ("not_after", "VALID UNTIL"), ("types", "SIGNS"), ("subject", "SUBJECT"))
 
 
 @main.group()
@@ -44,11 +45,12 @@ def trust():
 
 @trust.command("import")
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--allow-expired", is_flag=True, help="Also import signers that have expired (to check old codes --at).")
 @json_option
 @click.pass_context
-def trust_import(ctx, path, as_json):
+def trust_import(ctx, path, allow_expired, as_json):
     """Trust the signers in FILE: PEM or DER certificates, or a JSON list of them."""
-    anchors = [_anchor_dict(a) for a in data_of(ctx).trust.import_file(path)]
+    anchors = [_anchor_dict(a) for a in data_of(ctx).trust.import_file(path, allow_expired=allow_expired)]
     emit(as_json, anchors, lambda rows: table(rows, ANCHOR_COLUMNS))
 
 

@@ -17,7 +17,10 @@ Import accepts PEM (one or many certificates), DER, base64 of DER (as in the EU 
     [{"kid": "<base64>", "rawData": "<base64 DER>"}, ...]                   -- the common DSC list shape
     {"certificates": [{"kid": "...", "rawData": "...", ...}, ...]}          -- the same, wrapped (DCC gateway lists)
 
-A "kid" given in a list must match the certificate's computed key id; a mismatch refuses the whole import. Signed
+A "kid" given in a list must match the certificate's computed key id; a mismatch refuses the whole import. A signer
+certificate that has already expired is refused unless the caller allows it (`allow_expired`, the CLI's
+`--allow-expired`): it can verify nothing current (a health certificate must not outlive its signer, signer.py), so
+importing one is a mistake unless the operator means to check old codes with `pintu check --at`. Signed
 trust lists (a signature line or a CWT around the JSON) are not verified here: import them only from a source you
 trust, after checking them with the publisher's tools.
 """
@@ -31,7 +34,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from cryptography import x509
@@ -41,6 +44,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pintu.data.files import private_dir, write_private
 from pintu.errors import PintuError
 from pintu.rules.cose import key_id
+from pintu.rules.signer import allowed_types
 
 TRUST_DIR = "trust"
 MAX_IMPORT_BYTES = 16 * 1024 * 1024  # the whole EU DSC list is about 3 MiB
@@ -85,6 +89,11 @@ class Anchor:
     @property
     def not_after(self) -> datetime:
         return self.certificate.not_valid_after_utc
+
+    @property
+    def allowed_types(self) -> str:
+        """The entry types it may sign ("vtr" = vaccination, test, recovery), from its extended key usage."""
+        return allowed_types(self.certificate)
 
     @property
     def key_type(self) -> str:
@@ -179,6 +188,15 @@ def _load_json(text):
     return certs
 
 
+def _refuse_expired(certs, now):
+    for cert in certs:
+        if cert.not_valid_after_utc < now:
+            raise TrustError(
+                "%s expired on %s: it can verify no current certificate (use --allow-expired to check old codes "
+                "with `pintu check --at`)" % (cert.subject.rfc4514_string(), cert.not_valid_after_utc.date())
+            )
+
+
 def _check_key(cert):
     # Only keys that can verify ES256 or PS256 are worth trusting; anything else would be dead weight or a mistake.
     key = cert.public_key()
@@ -196,19 +214,23 @@ class TrustStore:
         self.path = Path(data_dir) / TRUST_DIR
         self._parsed = {}  # file name -> Anchor; a name is its content's hash, so entries never go stale
 
-    def import_file(self, path) -> list[Anchor]:
-        """Import every certificate in a PEM, DER, base64 or JSON file. Returns the anchors (new or already there)."""
+    def import_file(self, path, *, allow_expired=False, now=None) -> list[Anchor]:
+        """Import every certificate in a PEM, DER, base64 or JSON file. Returns the anchors (new or already there).
+        An expired signer refuses the whole import unless allow_expired (now: the time to judge by; default the
+        wall clock)."""
         path = Path(path)
         try:
             with path.open("rb") as f:
                 data = f.read(MAX_IMPORT_BYTES + 1)
         except OSError as exc:
             raise TrustError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
-        return self.import_bytes(data)
+        return self.import_bytes(data, allow_expired=allow_expired, now=now)
 
-    def import_bytes(self, data: bytes) -> list[Anchor]:
+    def import_bytes(self, data: bytes, *, allow_expired=False, now=None) -> list[Anchor]:
         """As `import_file`, from content. All certificates are checked before any is written."""
         certs = load_certificates(data)
+        if not allow_expired:
+            _refuse_expired(certs, datetime.now(timezone.utc) if now is None else now)
         private_dir(self.path)
         anchors = []
         for cert in certs:

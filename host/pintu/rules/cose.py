@@ -29,11 +29,19 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from pintu_protocol.verdicts import (
     R_CERT_INVALID,
+    R_DISEASE,
     R_EXPIRED,
     R_FORGED,
     R_NOT_YET_VALID,
+    R_RECOVERY_WINDOW,
+    R_SCHEMA,
+    R_SIGNER,
+    R_SIGNER_USAGE,
+    R_TEST_TYPE,
+    R_TEST_WINDOW,
     R_UNKNOWN,
     R_UNREADABLE,
+    R_VACCINATION_DATE,
 )
 
 PREFIX = "HC1:"
@@ -46,7 +54,8 @@ MAX_PAYLOAD_BYTES = 64 * 1024
 # Nesting in a real DCC is 5 levels (CWT -> hcert -> 1 -> v -> entry -> nam); anything deep is hostile.
 MAX_CBOR_DEPTH = 16
 
-# step name -> reason code. Order is the order of the checks.
+# step name -> reason code, for the whole chain (cose.py, signer.py, dcc_schema.py, hc1.py, eu_rules.py). Order is the
+# order of the checks.
 STEPS = {
     "wrong_prefix": R_UNREADABLE,  # does not start with "HC1:"
     "too_large": R_UNREADABLE,  # longer than any QR code can be
@@ -56,11 +65,18 @@ STEPS = {
     "cose": R_UNREADABLE,  # CBOR, but not a COSE_Sign1 with ES256 or PS256
     "unknown_kid": R_UNKNOWN,  # no key id, or no imported trust anchor has it
     "signature": R_FORGED,  # no anchor with that key id verifies the signature
-    "key_usage": R_CERT_INVALID,  # the signer's certificate may not sign this certificate type (EKU)
-    "cwt": R_CERT_INVALID,  # signed, but the CWT claims (iss, iat, exp) are missing or ill-typed
-    "not_yet_valid": R_NOT_YET_VALID,  # iat after the decision time
-    "expired": R_EXPIRED,  # exp at or before the decision time
-    "hcert": R_CERT_INVALID,  # the health certificate (-260 / 1) is missing, ill-formed, or has no v/t/r entry
+    "cwt": R_CERT_INVALID,  # signed, but the CWT claims (iss, iat, exp) are missing, ill-typed or exp before iat
+    "hcert": R_CERT_INVALID,  # no health certificate (claim -260, key 1) in the claims
+    "signer_validity": R_SIGNER,  # iat before the signer certificate's notBefore, or iat/exp after its notAfter
+    "key_usage": R_SIGNER_USAGE,  # the signer's certificate may not sign this certificate type (EKU)
+    "not_yet_valid": R_NOT_YET_VALID,  # iat after the decision time (beyond the clock-skew allowance)
+    "expired": R_EXPIRED,  # exp before the decision time (valid through exp inclusive)
+    "schema": R_SCHEMA,  # the hcert does not conform to the DCC schema 1.3 (dcc_schema.py)
+    "disease": R_DISEASE,  # GR-EU-0001: tg is not COVID-19
+    "vaccination_date": R_VACCINATION_DATE,  # dt after the decision day
+    "test_type": R_TEST_TYPE,  # TR-EU-0001: tt neither NAAT nor RAT
+    "test_window": R_TEST_WINDOW,  # the sample was collected after the decision time
+    "recovery_window": R_RECOVERY_WINDOW,  # RR-EU-0002: df/du not within 11..180 days of fr, df after du, fr ahead
     "internal": R_UNREADABLE,  # a check raised something unexpected: still refused, never a crash (a bug if seen)
 }
 
@@ -117,6 +133,8 @@ def open_signed(code, anchors: Mapping[bytes, Sequence[x509.Certificate]]) -> Si
     if not isinstance(claims, Mapping):
         raise DccError("cwt", "claims are not a map")
     issuer, issued_at, expires_at = _claims(claims)
+    if expires_at < issued_at:  # RFC 8392 3.1.4/3.1.6: a token that expires before it is issued is malformed
+        raise DccError("cwt", "exp before iat")
     return Signed(signer, kid, issuer, issued_at, expires_at, claims)
 
 

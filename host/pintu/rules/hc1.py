@@ -1,15 +1,17 @@
-"""EU Digital COVID Certificate (HC1): what a verified certificate says, and how it stands under a site's policy.
+"""EU Digital COVID Certificate (HC1): verify a code down to a minimised certificate, and judge it in one call.
 
-cose.py proves who signed a code and when; this module checks the signed health certificate (claim -260 / 1) and
-turns it into what the site policy needs:
+The chain, each step a refusal with its own name (`STEPS`, in cose.py):
 
-    verify(code)   -> Certificate: validity dates, the signer's key id and issuing country, and per entry only what a
-                      policy needs (dose numbers and dates, test time and result, recovery window)
-    standing(cert) -> policy.Standing: the same kind of standing a registry person has (doses, a health block,
-                      whether a test or recovery may stand in), which policy.decide judges like anyone else's
+    cose.open_signed          "HC1:" -> base45 -> zlib -> COSE_Sign1 -> signature by a trusted signer -> CWT claims
+    signer.check_signer       iat/exp within the signer certificate's validity; its key usage covers the entry type
+    times                     iat not in the future (beyond CLOCK_SKEW); exp not passed (valid through exp inclusive)
+    dcc_schema.check          the hcert conforms to DCC schema 1.3: exactly one entry of one type, every field typed
+    eu_rules.check_entry      the EU business rules that hold at any site (COVID-19, dates, test type, recovery)
 
-Name, date of birth and the certificate identifier never leave this module; the identifier only as a keyed hash
-(`holder_id`), which is what occupancy and events use.
+What comes out (`Certificate`) is deliberately small: validity dates, the signer's key id and issuing country, and
+per entry only what a policy needs (dose numbers, date and vaccine product; test time, type and result; recovery
+window). Name, date of birth and the certificate identifier never leave this module; the identifier only as a keyed
+hash (`holder_id`), which is what occupancy and events use. eu_rules.standing turns it into a policy.Standing.
 
 "now" is always a parameter: the verifier never reads the wall clock, so `pintu check --at` and the tests can decide
 at any time, and the 2021 public test cases still verify.
@@ -21,11 +23,11 @@ import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from cryptography import x509
 
-from pintu.rules import policy
+from pintu.rules import dcc_schema, eu_rules, policy
 from pintu.rules.cose import (  # noqa: F401  (re-exported: the HC1 API in one import)
     MAX_CODE_CHARS,
     MAX_PAYLOAD_BYTES,
@@ -36,33 +38,24 @@ from pintu.rules.cose import (  # noqa: F401  (re-exported: the HC1 API in one i
     key_id,
     open_signed,
 )
-from pintu_protocol.verdicts import INVALID, R_POSITIVE
-
-# Policy-level reason strings (`Decision.detail`) besides the step names in `STEPS`.
-NO_VACCINATION = policy.NO_VACCINATION
+from pintu.rules.dcc_schema import TEST_DETECTED, TEST_NOT_DETECTED  # noqa: F401  (re-exported)
+from pintu.rules.signer import check_signer
+from pintu_protocol.verdicts import INVALID
 
 _CWT_HCERT = -260
 _HCERT_V1 = 1
 
-TEST_NOT_DETECTED = "260415000"  # SNOMED CT "Not detected": a negative test
-TEST_DETECTED = "260373001"  # SNOMED CT "Detected": a positive test
-TEST_VALIDITY = timedelta(hours=72)
+# How far ahead of the host's clock an issuer's clock may be: a certificate issued "in the future" by less than this
+# is a clock difference, not a forgery (the EU reference verifiers allow a few minutes for the same reason).
+CLOCK_SKEW = timedelta(minutes=5)
 
-# 5.1.1). Both the official arc and the mistyped arc (with ".0.") seen in issued DSCs, including the public test data.
-_EKU_TYPES = {
-    "1.3.6.1.4.1.1847.2021.1.1": "t",
-    "1.3.6.1.4.1.1847.2021.1.2": "v",
-    "1.3.6.1.4.1.1847.2021.1.3": "r",
-    "1.3.6.1.4.1.0.1847.2021.1.1": "t",
-    "1.3.6.1.4.1.0.1847.2021.1.2": "v",
-    "1.3.6.1.4.1.0.1847.2021.1.3": "r",
-}
 
 @dataclass(frozen=True)
 class Vaccination:
     dose_number: int  # dn
     series_doses: int  # sd
-    date: date | None  # dt; None if absent or unparseable (only dose counting uses the entry then)
+    date: date  # dt
+    product: str  # mp: the medicinal product (a value-set code such as "EU/1/20/1528"; not personal)
 
 
 @dataclass(frozen=True)
@@ -70,12 +63,14 @@ class LabTest:
     sample_time: datetime  # sc, in UTC
     negative: bool  # tr == "260415000"
     positive: bool  # tr == "260373001"
+    kind: str = eu_rules.TEST_NAAT  # tt: eu_rules.TEST_NAAT or TEST_RAT
 
 
 @dataclass(frozen=True)
 class Recovery:
     valid_from: date  # df
     valid_until: date  # du
+    first_positive: date | None = None  # fr
 
 
 @dataclass(frozen=True)
@@ -93,19 +88,18 @@ class Certificate:
 
     @property
     def doses(self) -> int:
-        """The dose count the site policy compares against; see `dose_count`."""
-        return max((dose_count(v.dose_number, v.series_doses) for v in self.vaccinations), default=0)
+        """The dose count of the entry before any waiting period; see `eu_rules.dose_count`."""
+        return max((eu_rules.dose_count(v.dose_number, v.series_doses) for v in self.vaccinations), default=0)
 
 
 @dataclass(frozen=True)
 class Decision:
     verdict: int  # pintu_protocol.verdicts code
     reason: int  # pintu_protocol.verdicts reason code
-    detail: str  # a step name (INVALID), or what decided: "doses=2", "negative_test", "recovery", "no_vaccination"
+    detail: str  # a step name (INVALID), or what decided: "doses=2", "negative_test", "recovery", a rule id
     holder_id: str | None = None  # for occupancy/events; None when the code could not be verified
     expires_at: datetime | None = None  # the certificate's exp, when verified
     doses: int | None = None  # the dose count the policy used, when verified
-
 
 
 def keyed_id(certificate_id: str, secret: bytes) -> str:
@@ -121,11 +115,6 @@ def keyed_id(certificate_id: str, secret: bytes) -> str:
     if ci.startswith("URN:UVCI:"):
         ci = ci[len("URN:UVCI:") :]
     return hmac.new(bytes(secret), b"pintu-dcc-ci:" + ci.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-
-
-# ----------------------------------------------------------------------------------------------------- verification
 
 
 def verify(
@@ -154,120 +143,46 @@ def verify(
 
 def _verify(code, anchors, now, id_key):
     signed = open_signed(code, anchors)
-    hcert = _hcert(signed.claims)
-    _check_key_usage(signed.signer, hcert)
-    if signed.issued_at > now:
-        raise DccError("not_yet_valid", "issued %s" % signed.issued_at.isoformat())
-    if signed.expires_at <= now:
-        raise DccError("expired", "expired %s" % signed.expires_at.isoformat())
-    return _certificate(hcert, signed.issuer, signed.kid, signed.issued_at, signed.expires_at, id_key)
-
-
-def _hcert(claims):
-    container = claims.get(_CWT_HCERT)
+    container = signed.claims.get(_CWT_HCERT)
     hcert = container.get(_HCERT_V1) if isinstance(container, Mapping) else None
     if not isinstance(hcert, Mapping):
         raise DccError("hcert", "no health certificate (claim -260, key 1)")
-    return hcert
+    present = "".join(kind for kind in "vtr" if kind in hcert)
+    check_signer(signed.signer, signed.issued_at, signed.expires_at, present)
+    # eHN "Technical specifications for EU DCC" vol. 1, 3.3.1 (CWT iat/exp): not valid before it was issued, and
+    # valid through its expiry second inclusive (what the reference test data's EXPECTEDEXPIRATIONCHECK expects).
+    if signed.issued_at > now + CLOCK_SKEW:
+        raise DccError("not_yet_valid", "issued %s" % signed.issued_at.isoformat())
+    if now > signed.expires_at:
+        raise DccError("expired", "expired %s" % signed.expires_at.isoformat())
+    kind = dcc_schema.check(hcert)
+    entry = hcert[kind][0]
+    eu_rules.check_entry(kind, entry, now)
+    return _certificate(kind, entry, signed, id_key)
 
 
-def _check_key_usage(signer, hcert):
-    try:
-        eku = signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        return
-    except Exception:  # an unparseable extension is no restriction we can honour; the signature already verified
-        return
-    allowed = {_EKU_TYPES[oid.dotted_string] for oid in eku if oid.dotted_string in _EKU_TYPES}
-    if not allowed:  # no DCC-specific usage: the signer may sign every type
-        return
-    present = {kind for kind in ("v", "t", "r") if hcert.get(kind)}
-    if present - allowed:
-        raise DccError("key_usage", "signer may sign %s only" % "".join(sorted(allowed)))
-
-
-def _entries(hcert, kind):
-    entries = hcert.get(kind)
-    if entries is None:
-        return []
-    if not isinstance(entries, list | tuple) or not all(isinstance(e, Mapping) for e in entries):
-        raise DccError("hcert", "%s is not a list of entries" % kind)
-    return list(entries)
-
-
-def _small_int(entry, field, kind):
-    value = entry.get(field)
-    if type(value) is not int or not 0 <= value <= 99:
-        raise DccError("hcert", "%s.%s is not a dose number" % (kind, field))
-    return value
-
-
-def _parse_date(value):
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and len(value) <= 40:
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def _parse_datetime(value):
-    if isinstance(value, datetime):
-        result = value
-    elif isinstance(value, str) and len(value) <= 40:
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        try:
-            result = datetime.fromisoformat(text)
-        except ValueError:
-            return None
+def _certificate(kind, entry, signed, id_key):
+    """The minimised certificate of one schema-valid entry."""
+    vaccinations, tests, recoveries = (), (), ()
+    if kind == "v":
+        dt = dcc_schema.parse_date(entry["dt"])
+        vaccinations = (Vaccination(entry["dn"], entry["sd"], dt, entry["mp"]),)
+    elif kind == "t":
+        sample_time = dcc_schema.parse_date_time(entry["sc"])
+        result = entry["tr"]
+        tests = (LabTest(sample_time, result == TEST_NOT_DETECTED, result == TEST_DETECTED, entry["tt"]),)
     else:
-        return None
-    if result.tzinfo is None or result.utcoffset() is None:
-        return result.replace(tzinfo=timezone.utc)  # the schema asks for an offset; without one, UTC is the norm
-    try:
-        return result.astimezone(timezone.utc)
-    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past the last representable UTC instant
-        return None
-
-
-def _certificate(hcert, issuer, kid, issued_at, expires_at, id_key):
-    v_entries, t_entries, r_entries = (_entries(hcert, kind) for kind in ("v", "t", "r"))
-    if not (v_entries or t_entries or r_entries):
-        raise DccError("hcert", "no vaccination, test or recovery entry")
-    vaccinations = tuple(
-        Vaccination(_small_int(e, "dn", "v"), _small_int(e, "sd", "v"), _parse_date(e.get("dt"))) for e in v_entries
-    )
-    tests = []
-    for e in t_entries:
-        sample_time = _parse_datetime(e.get("sc"))
-        if sample_time is None:
-            raise DccError("hcert", "t.sc is not a date-time")
-        result = e.get("tr")
-        tests.append(LabTest(sample_time, result == TEST_NOT_DETECTED, result == TEST_DETECTED))
-    recoveries = []
-    for e in r_entries:
-        valid_from, valid_until = _parse_date(e.get("df")), _parse_date(e.get("du"))
-        if valid_from is None or valid_until is None:
-            raise DccError("hcert", "r.df / r.du are not dates")
-        recoveries.append(Recovery(valid_from, valid_until))
-    ci = (v_entries + t_entries + r_entries)[0].get("ci")
-    if not isinstance(ci, str) or not ci.strip() or len(ci) > 256:
-        raise DccError("hcert", "no certificate identifier (ci)")
+        fr, df, du = (dcc_schema.parse_date(entry[f]) for f in ("fr", "df", "du"))
+        recoveries = (Recovery(df, du, fr),)
     return Certificate(
-        holder_id=keyed_id(ci, id_key),
-        issuer=issuer,
-        kid=kid,
-        issued_at=issued_at,
-        expires_at=expires_at,
+        holder_id=keyed_id(entry["ci"], id_key),
+        issuer=signed.issuer,
+        kid=signed.kid,
+        issued_at=signed.issued_at,
+        expires_at=signed.expires_at,
         vaccinations=vaccinations,
-        tests=tuple(tests),
-        recoveries=tuple(recoveries),
+        tests=tests,
+        recoveries=recoveries,
     )
 
 
@@ -275,50 +190,6 @@ def _aware(now):
     if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
     return now
-
-
-
-# -------------------------------------------------------------------------------------------------------- standing
-
-
-def dose_count(dn: int, sd: int) -> int:
-    """Doses a vaccination entry counts for, on the scale of a two-dose primary series.
-
-    count = dn, except that a completed one-dose series (sd == 1: Janssen, or one dose after a recovery) counts as a
-    completed two-dose one, and each dose after it one more: 1/1 -> 2 ("full"), 2/1 -> 3 ("booster"). This is how
-    EU member states read these entries; a plain count = dn would leave everyone with 1/1 YELLOW under "full".
-    """
-    if sd == 1 and dn >= 1:
-        return dn + 1
-    return dn
-
-
-def standing(certificate: Certificate, *, now: datetime, test_validity: timedelta = TEST_VALIDITY) -> policy.Standing:
-    """The certificate as a policy standing at the decision time. Pure: no I/O, no clock.
-
-    - A positive test taken within `test_validity` before `now` blocks (BLACK, R_POSITIVE), whatever the site.
-    - The dose count (see `dose_count`) is what the profile compares.
-    - A negative test taken within `test_validity` before `now`, or a recovery whose df..du window holds today's
-      date, may stand in for doses where the site accepts tests.
-    - No vaccination entry: policy.decide refuses it (INVALID, R_CERT_INVALID, "no_vaccination") unless a stand-in
-      admits it: it is a genuine test/recovery certificate, but not one every site checks.
-    """
-    now = _aware(now)
-    block = None
-    if any(t.positive and _recent(t, now, test_validity) for t in certificate.tests):
-        block = (R_POSITIVE, "positive_test")
-    stand_in = None
-    today = now.astimezone(timezone.utc).date()
-    if any(t.negative and _recent(t, now, test_validity) for t in certificate.tests):
-        stand_in = "negative_test"
-    elif any(r.valid_from <= today <= r.valid_until for r in certificate.recoveries):
-        stand_in = "recovery"
-    return policy.Standing(certificate.doses, block, stand_in, bool(certificate.vaccinations))
-
-
-def _recent(test, now, validity):
-    # A sample time in the future is not "recent": it is either a clock error or a forged date, so it never admits.
-    return now - validity <= test.sample_time <= now
 
 
 def check(
@@ -329,6 +200,7 @@ def check(
     id_key: bytes,
     profile: str = policy.DEFAULT_PROFILE,
     accept_test_or_recovery: bool = False,
+    rules: eu_rules.EuRules = eu_rules.DEFAULT_RULES,
 ) -> Decision:
     """Verify and judge in one call, away from any site's occupancy (what the tests and tools need). Never raises for
     any `code`. The judgement is policy.judge's, the one the door's decision uses; YELLOW stays YELLOW here.
@@ -341,6 +213,6 @@ def check(
         certificate = verify(code, anchors, now=now, id_key=id_key)
     except DccError as exc:
         return Decision(INVALID, exc.reason, exc.step)
-    health = policy.judge(standing(certificate, now=now), profile, accept_tests=accept_test_or_recovery)
-    return Decision(*health, holder_id=certificate.holder_id, expires_at=certificate.expires_at,
-                    doses=certificate.doses)
+    standing = eu_rules.standing(certificate, now=now, rules=rules)
+    health = policy.judge(standing, profile, accept_tests=accept_test_or_recovery)
+    return Decision(*health, holder_id=certificate.holder_id, expires_at=certificate.expires_at, doses=standing.doses)

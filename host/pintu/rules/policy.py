@@ -2,7 +2,7 @@
 
 No I/O and no clock: everything it needs comes in as arguments, so every rule is a row in a table test.
 Whoever scans, a registry person (a Pintu card, a guard's manual entry) or the holder of an EU certificate, comes in
-as one `Standing` (`person_standing`, hc1.standing) and is judged by the ONE profile table below, once.
+as one `Standing` (`person_standing`, eu_rules.standing) and is judged by the ONE profile table below, once.
 Rules, in order (the first that applies wins):
   1. a scan at an exit door (or an exit scan at a two-way door) -> EXIT; it checks the person out;
   2. positive or close contact, within its window (or a recent positive test) -> BLACK, flagged for the guard;
@@ -26,7 +26,6 @@ from pintu_protocol.verdicts import (
     GREEN,
     INVALID,
     R_ALREADY_INSIDE,
-    R_CERT_INVALID,
     R_CHECKED_OUT,
     R_CONTACT,
     R_GUARD_CHECK,
@@ -69,17 +68,18 @@ SiteState = namedtuple(
     "SiteState", ("policy", "capacity", "inside", "yellow_admits", "referral", "accept_tests"), defaults=(False,)
 )
 SiteState.__doc__ = "accept_tests: a current negative test or recovery (EU certificate) may stand in for doses"
-Standing = namedtuple("Standing", ("doses", "block", "stand_in", "vaccinated"))
+Standing = namedtuple("Standing", ("doses", "block", "stand_in", "refusal"))
 Standing.__doc__ = (
-    "What the profile judges, on the day: doses counted; block: (BLACK reason, detail) or None; stand_in: what may "
-    "stand in for doses where the site accepts tests ('negative_test', 'recovery') or None; vaccinated: False for a "
-    "certificate with no vaccination entry"
+    "What the profile judges, on the day. doses: counted; block: (BLACK reason, detail) or None; stand_in: what a "
+    "test or recovery says where the site accepts tests, (R_OK, detail) to admit or (reason, rule) to refuse, or "
+    "None; refusal: (reason, detail) when the doses cannot admit at all (no vaccination entry, a vaccine the site "
+    "does not accept), or None"
 )
 Health = namedtuple("Health", ("verdict", "reason", "detail"))
 Outcome = namedtuple("Outcome", ("verdict", "reason", "show", "admit", "check_out", "alert"))
 Outcome.__doc__ = "admit: open a visit (unless inside); check_out: close the open visit; alert: flag for the guard"
 
-NO_VACCINATION = "no_vaccination"  # Health.detail of a certificate with no vaccination entry that nothing admits
+NO_VACCINATION = "no_vaccination"  # the refusal detail of a certificate with no vaccination entry
 _BLOCKS = {"positive": R_POSITIVE, "contact": R_CONTACT}
 
 
@@ -111,7 +111,7 @@ def person_standing(person, today):
     block = None
     if person.status in _BLOCKS and in_window(person.status_since, person.status_until, today):
         block = (_BLOCKS[person.status], person.status)
-    return Standing(doses_by(person.dose_dates, today), block, None, True)
+    return Standing(doses_by(person.dose_dates, today), block, None, None)
 
 
 def judge(standing, profile, yellow_admits=True, accept_tests=False):
@@ -124,12 +124,13 @@ def judge(standing, profile, yellow_admits=True, accept_tests=False):
     green, yellow = PROFILES[profile]
     doses = standing.doses
     counted = "doses=%d" % doses
-    if standing.vaccinated and doses >= green:
+    if standing.refusal is None and doses >= green:
         return Health(GREEN, R_OK, counted)
     if accept_tests and standing.stand_in is not None:
-        return Health(GREEN, R_OK, standing.stand_in)
-    if not standing.vaccinated:
-        return Health(INVALID, R_CERT_INVALID, NO_VACCINATION)
+        reason, detail = standing.stand_in
+        return Health(GREEN if reason == R_OK else INVALID, reason, detail)
+    if standing.refusal is not None:
+        return Health(INVALID, *standing.refusal)
     if doses >= yellow:
         return Health(YELLOW, R_GUARD_CHECK, counted) if yellow_admits else Health(RED, R_TOO_FEW_DOSES, counted)
     return Health(RED, R_NO_DOSE if doses == 0 else R_TOO_FEW_DOSES, counted)
@@ -139,7 +140,7 @@ def decide(person, site, direction, today, already_inside=False, standing=None):
     """Decide one scan. person: PersonState or None (unknown); site: SiteState; direction: IN or OUT
     (the effective direction, see effective_direction); today: ISO day. Returns an Outcome.
 
-    standing: the Standing of an EU certificate the person carries (hc1.standing); it takes the place of the
+    standing: the Standing of an EU certificate the person carries (eu_rules.standing); it takes the place of the
     registry person's own (person_standing)."""
     if person is None and standing is None:
         return refuse_code(R_UNKNOWN)
