@@ -138,7 +138,7 @@ def board_files(cfg, config_bytes, compiled=False, binary=None, files=None):
     board = files.board_path(cfg["board"])
     if board is None:
         raise DeployError("the config names board %r, but boards/ has no %s.json (it has %s)"
-                          % (cfg["board"], cfg["board"], ", ".join(files.board_names())))
+                          % (cfg["board"], cfg["board"], ", ".join(files.board_names()) or "none"))
     if compiled:
         binary = binary or mpy_cross_binary()
     for folder, package, path in _modules(files):

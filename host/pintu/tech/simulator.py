@@ -80,7 +80,8 @@ def load_configs(paths):
 def load_board(name):
     path = UNIT_FILES.board_path(name)
     if path is None:
-        raise SimulatorError("unknown board %r (boards/ has %s)" % (name, ", ".join(UNIT_FILES.board_names())))
+        known = ", ".join(UNIT_FILES.board_names()) or "none"
+        raise SimulatorError("unknown board %r (boards/ has %s)" % (name, known))
     return json.loads(path.read_text())
 
 
