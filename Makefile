@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 
 demo: $(VENV)/.installed
 	$(BIN)/pintu demo
+	@echo "pintu is installed in $(VENV)/bin: '. $(VENV)/bin/activate' puts it on PATH (see README, Quick start)"
 
 test: $(VENV)/.installed node_modules/.installed system-deps
 	$(BIN)/ruff check .
