@@ -35,4 +35,4 @@ system-deps:
 	    else echo "note: mosquitto not installed; broker tests will skip (apt-get install mosquitto)"; fi; }
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
