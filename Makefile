@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 
 demo: $(VENV)/.installed
 	$(BIN)/pintu demo
+	@echo "pintu is installed in $(VENV)/bin: '. $(VENV)/bin/activate' puts it on PATH (see README, Quick start)"
 
 test: $(VENV)/.installed node_modules/.installed system-deps
 	$(BIN)/ruff check .
@@ -36,4 +37,4 @@ system-deps:
 	    else echo "note: mosquitto not installed; broker tests will skip (apt-get install mosquitto)"; fi; }
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis build dist *.egg-info

@@ -31,6 +31,21 @@ def require_program(name, install_hint):
     pytest.skip(message)
 
 
+SHARED = ROOT.parent / "shared"  # reference data kept outside the product, beside the clone (CI lays it there)
+
+
+def shared_data(relative):
+    """A file or folder under ../shared (reference data, never part of the product). A bare clone has no ../shared:
+    the test skips with a reason; in CI (CI=true), where ../shared sits beside the clone, a missing one fails it."""
+    path = SHARED / relative
+    if path.exists():
+        return path
+    message = "reference data missing: %s (a bare clone has none; CI lays ../shared beside it)" % path.resolve()
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 class MicroPython:
     """Runs code under the real MicroPython WebAssembly port (node + the npm package pinned in package.json).
 

@@ -15,9 +15,8 @@ from pintu.cli import main
 from pintu.data.datadir import DataDir
 from pintu.gateway.gateway import Gateway
 from pintu_protocol.verdicts import GREEN
+from tests.conftest import shared_data
 from tests.dcc import factory
-
-DCC_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "dcc"
 
 
 def run(data_dir, *args, expect=None):
@@ -42,10 +41,7 @@ def office(tmp_path, policy="dose1", accept_tests=False):
 
 
 def public_case(name):
-    path = DCC_DATA / name
-    if not path.exists():
-        pytest.fail("public DCC test data missing: %s" % path)
-    case = json.loads(path.read_text())
+    case = json.loads(shared_data("testdata/dcc/" + name).read_text())
     return case, base64.b64decode(case["TESTCTX"]["CERTIFICATE"]), case["TESTCTX"]["VALIDATIONCLOCK"]
 
 

@@ -1,25 +1,22 @@
-"""The three public EU DCC test cases (shared/testdata/dcc), each at its own clock with its own signer only."""
+"""The three public EU DCC test cases (../shared/testdata/dcc, beside the clone; skipped without it outside CI),
+each at its own clock with its own signer only."""
 
 import base64
 import json
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from cryptography import x509
 
 from pintu.rules import hc1
 from pintu_protocol.verdicts import GREEN, INVALID, R_EXPIRED, R_FORGED, YELLOW
+from tests.conftest import shared_data
 
-DCC_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "dcc"
 ID_KEY = b"public-case secret"
 
 
 def load_case(name):
-    path = DCC_DATA / name
-    if not path.exists():
-        pytest.fail("public DCC test data missing: %s (shared/ must sit beside the clone)" % path)
-    case = json.loads(path.read_text(encoding="utf-8"))
+    case = json.loads(shared_data("testdata/dcc/" + name).read_text(encoding="utf-8"))
     ctx = case["TESTCTX"]
     signer = x509.load_der_x509_certificate(base64.b64decode(ctx["CERTIFICATE"]))
     clock = datetime.fromisoformat(ctx["VALIDATIONCLOCK"].replace("Z", "+00:00"))

@@ -1,4 +1,7 @@
-"""Follow the README's "Operator CLI" walk-through line by line with the real `pintu`, as a new user would."""
+"""Follow the README as a newcomer would, in a fresh shell: the Quick start's commands after `make` (activating the
+venv), then the "Operator CLI" walk-through line by line with the real `pintu`, and every bench command as written.
+The shell starts without this interpreter's folder on PATH, so a README that forgets how `pintu` or the benches'
+Python get there fails here with "command not found" or ModuleNotFoundError, as it would for a newcomer."""
 
 import json
 import os
@@ -9,45 +12,86 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import IN_CI
+
 ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def section():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = text.index("## Operator CLI")
-    end = text.find("\n## ", start + 1)
-    return text[start : end if end != -1 else len(text)]
+def section(title):
+    start = README.index("## " + title)
+    end = README.find("\n## ", start + 1)
+    return README[start : end if end != -1 else len(README)]
 
 
 def block(text, lang):
     match = re.search(r"```%s\n(.*?)```" % lang, text, re.S)
-    assert match, "no ```%s block in the README's Operator CLI section" % lang
+    assert match, "no ```%s block in the README section" % lang
     return match.group(1)
 
 
-@pytest.fixture
-def shell(tmp_path):
-    bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": "%s%s%s" % (bin_dir, os.pathsep, os.environ.get("PATH", ""))}
-    env.pop("PINTU_DATA", None)
-
-    def run(line):
-        return subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True)
-
-    return run
+def commands(text):
+    """The command lines of a block: no blank lines, no comment lines, no trailing comments."""
+    lines = []
+    for line in text.splitlines():
+        line = re.sub(r"\s+#\s.*$", "", line).strip()
+        if line and not line.startswith("#"):
+            lines.append(line)
+    return lines
 
 
-def test_readme_walkthrough(tmp_path, shell):
-    if not (Path(sys.executable).parent / "pintu").exists():
-        pytest.skip("the pintu console script is not installed next to this Python")
-    text = section()
+def fresh_env():
+    """The environment of a new login shell: no venv active, nothing of this test run's interpreter on PATH."""
+    drop = {str(Path(sys.executable).parent), str(ROOT / ".venv" / "bin")}
+    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p not in drop]
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PINTU_DATA")}
+    env["PATH"] = os.pathsep.join(path or ["/usr/local/bin", "/usr/bin", "/bin"])
+    return env
+
+
+def bash(line, cwd, env):
+    result = subprocess.run(["bash", "-c", line], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 127 and "command not found" not in result.stderr, (line, result.stderr)
+    assert "Traceback" not in result.stderr, (line, result.stderr)
+    return result
+
+
+@pytest.fixture(scope="module")
+def quick_start_env():
+    """The shell after the Quick start: its commands but `make ...` (make test is what runs this test; make demo
+    runs in tests/tech), run in the clone in one bash, whose environment the walk-through's lines then inherit."""
+    if not (ROOT / ".venv" / "bin" / "activate").exists():
+        message = "no .venv in the clone: the Quick start's make demo / make test creates it"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    lines = [line for line in commands(block(section("Quick start"), "sh")) if not line.startswith("make ")]
+    assert lines, "the Quick start says nothing after make"
+    script = "set -e\n%s\nenv -0" % "\n".join(lines)
+    result = bash(script, ROOT, fresh_env())
+    assert result.returncode == 0, result.stderr
+    env = dict(item.split("=", 1) for item in result.stdout.split("\0") if "=" in item)
+    for name in ("SHLVL", "_", "PWD", "OLDPWD"):
+        env.pop(name, None)
+    return env
+
+
+def test_quick_start_puts_pintu_on_path(quick_start_env):
+    where = bash("command -v pintu", ROOT, quick_start_env)
+    assert where.returncode == 0
+    assert Path(where.stdout.strip()).resolve().is_relative_to(ROOT.resolve() / ".venv")
+
+
+def test_readme_walkthrough(tmp_path, quick_start_env):
+    text = section("Operator CLI")
     (tmp_path / "persons.csv").write_text(block(text, "csv"))
+
+    def shell(line):
+        return bash(line, tmp_path, quick_start_env)
+
     verdicts = []
-    for line in block(text, "sh").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
+    for line in commands(block(text, "sh")):
         result = shell(line)
-        assert "Traceback" not in result.stderr, (line, result.stderr)
         words = line.split()
         if words[1] in ("check", "admit"):
             assert result.returncode in (0, 3), (line, result.stderr)
@@ -69,3 +113,20 @@ def test_readme_walkthrough(tmp_path, shell):
     assert occupancy[0]["site"] == "kantor" and occupancy[0]["inside"] == 2
     red = shell('pintu check --door lobby --json --dry-run "$(cat andi.txt)"')
     assert json.loads(red.stdout)["referral"] == "Puskesmas Karang Kitri" and red.returncode == 3
+
+
+def bench_commands():
+    """Every bench command the README shows (`PYTHON bench/X.py ...`), up to the script's name."""
+    found = re.findall(r"(?m)(?:^|`)([^`\n|]*?\bpython\S* bench/\w+\.py)", README)
+    return sorted(set(cmd.strip() for cmd in found))
+
+
+def test_bench_commands_run_as_written_in_a_fresh_shell():
+    # No venv activated: the README writes the venv's python out (.venv/bin/python), so each runs from the clone as is.
+    cmds = bench_commands()
+    assert any("wire_size.py" in cmd for cmd in cmds) and any("faults.py" in cmd for cmd in cmds), cmds
+    for cmd in cmds:
+        # --help: every bench but wire_size parses its options first (after its imports); wire_size runs in a second.
+        result = bash(cmd + " --help", ROOT, fresh_env())
+        assert result.returncode == 0, (cmd, result.stderr)
+        assert "ModuleNotFoundError" not in result.stderr, (cmd, result.stderr)

@@ -15,14 +15,15 @@ from mpremote.transport_serial import SerialTransport
 
 from pintu.checkin import events
 from pintu.data.datadir import DataDir
-from pintu.tech import deploy
+from pintu.tech import board_repl, deploy, manifest, unit_files
 from tests.gateway.conftest import make_office
 from tests.mosquitto import free_port
 
 PINTU = str(Path(sys.executable).parent / "pintu")
 # protocol, umqtt, firmware but hw_fake.py (test fakes stay home), board.json, pintu.json, main.py
-EXPECTED = (len(list(deploy.PROTOCOL_DIR.glob("*.py"))) + len(list(deploy.UMQTT_DIR.glob("*.py")))
-            + len(list(deploy.FIRMWARE_DIR.glob("*.py"))) - 1 + 3)
+UNIT = unit_files.locate()
+EXPECTED = (len(list(UNIT.protocol.glob("*.py"))) + len(list((UNIT.lib / "umqtt").glob("*.py")))
+            + len(list(UNIT.firmware.glob("*.py"))) - 1 + 3)
 
 
 def pintu(data, *args, timeout=120):
@@ -54,8 +55,8 @@ def wait_idle(board, timeout=45.0):
 def test_board_files_are_what_the_firmware_expects(tmp_path):
     office = make_office(tmp_path / "data")
     office.data.close()
-    cfg, path = deploy.device_config(office.path, "door-1")
-    files = deploy.board_files(cfg, path.read_bytes())
+    cfg, path = manifest.device_config(office.path, "door-1")
+    files = manifest.board_files(cfg, path.read_bytes())
     targets = [f.target for f in files]
     assert len(files) == len(set(targets))
     assert "/lib/firmware/hw_fake.py" not in targets
@@ -66,44 +67,44 @@ def test_board_files_are_what_the_firmware_expects(tmp_path):
     assert len(files) == EXPECTED
 
     # The default: the modules under /lib as .mpy from mpy-cross; /main.py stays source (MicroPython runs /main.py).
-    compiled = deploy.board_files(cfg, path.read_bytes(), compiled=True)
+    compiled = manifest.board_files(cfg, path.read_bytes(), compiled=True)
     mpy_targets = [f.target for f in compiled]
     assert mpy_targets == [t[:-3] + ".mpy" if t.startswith("/lib/") else t for t in targets]
     assert mpy_targets[-1] == "/main.py"
-    main_py = (deploy.FIRMWARE_DIR / "main.py").read_bytes()
+    main_py = (UNIT.firmware / "main.py").read_bytes()
     assert [f.data for f in compiled if f.target == "/main.py"] == [main_py]
     for f in compiled:
         if f.target.startswith("/lib/"):
             assert f.data[:2] == b"M\x06" and f.other == f.target[:-4] + ".py"
     # Deterministic: compiling again gives the same bytes, so the hash on the board says "unchanged".
-    again = deploy.board_files(cfg, path.read_bytes(), compiled=True)
+    again = manifest.board_files(cfg, path.read_bytes(), compiled=True)
     assert [(f.target, f.sha256) for f in again] == [(f.target, f.sha256) for f in compiled]
     # The source name for tracebacks is the module's path under /lib, as bench/firmware_memory.py compiles it.
     app = next(f for f in compiled if f.target == "/lib/firmware/app.mpy")
-    assert b"firmware/app.py" in app.data and str(deploy.ROOT).encode() not in app.data
+    assert b"firmware/app.py" in app.data and str(UNIT.origin).encode() not in app.data
 
 
 def _header():
-    return deploy.compile_module(deploy.FIRMWARE_DIR / "hw.py", "firmware/hw.py")[:4]
+    return manifest.compile_module(UNIT.firmware / "hw.py", "firmware/hw.py")[:4]
 
 
 def test_mpy_compatibility_decides_the_form():
     header = _header()  # b"M\x06\x00\x1f": .mpy v6, bytecode only, 31-bit small ints
     assert header[:2] == b"M\x06" and header[2] == 0
     v6_3 = 6 | 3 << 8  # MicroPython 1.23 ... 1.27 (the virtual board says 774)
-    assert deploy.choose_form(v6_3, header) == ("mpy", None)
-    assert deploy.choose_form(6 | 1 << 8 | 10 << 10, header) == ("mpy", None)  # bytecode: the sub-version is ignored
-    assert deploy.choose_form(v6_3, header, source=True) == ("py", None)
-    form, warning = deploy.choose_form(5, header)  # MicroPython 1.12 ... 1.18
+    assert manifest.choose_form(v6_3, header) == ("mpy", None)
+    assert manifest.choose_form(6 | 1 << 8 | 10 << 10, header) == ("mpy", None)  # bytecode: the sub-version is ignored
+    assert manifest.choose_form(v6_3, header, source=True) == ("py", None)
+    form, warning = manifest.choose_form(5, header)  # MicroPython 1.12 ... 1.18
     assert form == "py" and warning.startswith("warning: installing .py sources")
     assert "the board loads .mpy v5.0, mpy-cross writes v6" in warning and "\n" not in warning
-    form, warning = deploy.choose_form(None, header)  # a port without sys.implementation._mpy
+    form, warning = manifest.choose_form(None, header)  # a port without sys.implementation._mpy
     assert form == "py" and "does not report its .mpy version" in warning
     # Native code (arch bits set) must match the sub-version too, as MicroPython's loader checks.
     native = bytes([ord("M"), 6, 2 | 10 << 2, 31])
-    assert deploy.mpy_compatible(v6_3, native)[0] is False
-    assert deploy.mpy_compatible(6 | 2 << 8, native)[0] is True
-    assert deploy.mpy_compatible(v6_3, b"Mx")[0] is False
+    assert manifest.mpy_compatible(v6_3, native)[0] is False
+    assert manifest.mpy_compatible(6 | 2 << 8, native)[0] is True
+    assert manifest.mpy_compatible(v6_3, b"Mx")[0] is False
 
 
 class _FakeBoard:
@@ -149,7 +150,7 @@ def test_deploy_falls_back_to_sources_with_one_warning(tmp_path, board_mpy):
 def test_deploy_then_scan_verdict_feedback_over_the_same_line(tmp_path, virtual_board):
     office = make_office(tmp_path / "data")
     office.data.close()
-    n_files = len(deploy.board_files(*_cfg(office)))
+    n_files = len(manifest.board_files(*_cfg(office)))
     assert n_files == EXPECTED
 
     dry = pintu(office.path, "deploy", "--port", virtual_board.url, "--device", "door-1", "--dry-run")
@@ -206,7 +207,7 @@ def test_deploy_then_scan_verdict_feedback_over_the_same_line(tmp_path, virtual_
 
 
 def _cfg(office):
-    cfg, path = deploy.device_config(office.path, "door-1")
+    cfg, path = manifest.device_config(office.path, "door-1")
     return cfg, path.read_bytes()
 
 
@@ -276,7 +277,7 @@ def test_no_port_unknown_device_and_no_raw_repl(tmp_path):
         url = "socket://127.0.0.1:%d" % silent.getsockname()[1]
 
         def quick(port, log=None):
-            return deploy.Board(port, repl_timeout=0.5, escape_timeout=1.0, log=log)
+            return board_repl.Board(port, repl_timeout=0.5, escape_timeout=1.0, log=log)
 
         with pytest.raises(deploy.DeployError, match="does not answer the raw REPL"):
             deploy.deploy(office.path, "door-1", url, board_factory=quick)

@@ -2,7 +2,7 @@
 
 A demo site with a small capacity, synthetic persons chosen so that every verdict comes up, their printed cards,
 the real gateway (`pintu serve`'s Server, in-process) and three simulated door units running the real firmware under
-CPython (host/pintu/simulator.py), each on its own pty (a serial line, as a unit on USB would be) or on an MQTT
+CPython (host/pintu/tech/simulator.py), each on its own pty (a serial line, as a unit on USB would be) or on an MQTT
 broker (--mqtt). Visitors arrive and leave on a script; a live view shows each unit's LED and last verdict and the
 site's occupancy; a summary of verdicts closes the run. Everything it starts is stopped and joined on the way out,
 and the folder is removed unless keep=True."""

@@ -21,22 +21,13 @@ import time
 import types
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
-BOARDS_DIR = ROOT / "boards"
+from pintu.tech import unit_files
+
 DEFAULT_BOARD = "esp32-devkitc-gm65"
 DEFAULT_KEY_SEED = b"pintu-simulator"
 
-
-def _firmware_on_path():
-    """The firmware package lives beside host/ in the repository (an editable install); put it on sys.path."""
-    if not (ROOT / "firmware" / "app.py").exists():
-        raise ImportError("the simulator needs the firmware/ folder of a Pintu checkout next to host/")
-    for path in (str(ROOT), str(ROOT / "firmware" / "lib")):
-        if path not in sys.path:
-            sys.path.append(path)
-
-
-_firmware_on_path()
+UNIT_FILES = unit_files.locate()
+UNIT_FILES.put_on_sys_path()  # the real firmware, imported as `firmware` as on the board
 
 from firmware import hw, main, unit  # noqa: E402
 from firmware.hw_fake import FakeGm65, FakeHardware, MemFiles, Recorder  # noqa: E402
@@ -87,10 +78,10 @@ def load_configs(paths):
 
 
 def load_board(name):
-    path = BOARDS_DIR / ("%s.json" % name)
-    if not path.exists():
-        raise SimulatorError("unknown board %r (boards/ has %s)" % (name, ", ".join(sorted(
-            p.stem for p in BOARDS_DIR.glob("*.json")))))
+    path = UNIT_FILES.board_path(name)
+    if path is None:
+        known = ", ".join(UNIT_FILES.board_names()) or "none"
+        raise SimulatorError("unknown board %r (boards/ has %s)" % (name, known))
     return json.loads(path.read_text())
 
 
