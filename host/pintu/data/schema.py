@@ -1,6 +1,8 @@
-"""The database schema: every table and index the host keeps, and its version (PRAGMA user_version)."""
+"""The database schema: every table and index the host keeps, and its version (PRAGMA user_version).
 
-SCHEMA_VERSION = 1
+SCHEMA is version 1, as the first release created it; every later change is a numbered step in MIGRATIONS, run in
+order both for a new database and for an existing one opened by a newer pintu (store.py), so both end up alike.
+"""
 
 SCHEMA = """CREATE TABLE sites (
     id TEXT PRIMARY KEY,
@@ -106,3 +108,8 @@ CREATE TABLE scans (
 ) WITHOUT ROWID;
 CREATE INDEX scans_time ON scans(time);
 """
+
+# version -> SQL that takes a database from version - 1 to version. Append only: a released step never changes.
+MIGRATIONS = {}
+
+SCHEMA_VERSION = max(MIGRATIONS, default=1)

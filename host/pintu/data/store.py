@@ -7,7 +7,7 @@ import os
 import sqlite3
 from contextlib import contextmanager
 
-from pintu.data.schema import SCHEMA, SCHEMA_VERSION
+from pintu.data import schema
 from pintu.data.sql_record import RecordSql
 from pintu.data.sql_registry import RegistrySql
 from pintu.errors import PintuError
@@ -50,14 +50,32 @@ class Store(RegistrySql, RecordSql):
         self._db.execute("PRAGMA secure_delete=ON")
         self._depth = 0
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise PintuError("%s has schema version %d; this pintu knows %d" % (path, version, SCHEMA_VERSION))
+        if version > schema.SCHEMA_VERSION:
+            raise PintuError("%s has schema version %d; this pintu knows %d" % (path, version, schema.SCHEMA_VERSION))
+        if 0 < version < schema.SCHEMA_VERSION:
+            self._migrate()
 
     def close(self):
         self._db.close()
 
     def create_schema(self):
-        self._db.executescript("BEGIN;" + SCHEMA + "PRAGMA user_version=%d; COMMIT;" % SCHEMA_VERSION)
+        steps = "".join(schema.MIGRATIONS[v] for v in sorted(schema.MIGRATIONS))
+        self._db.executescript("BEGIN;" + schema.SCHEMA + steps + "PRAGMA user_version=%d; COMMIT;" % schema.SCHEMA_VERSION)
+
+    def _migrate(self):
+        """Bring an older database up to schema.SCHEMA_VERSION in one transaction. BEGIN IMMEDIATE and a second look at the
+        version make it safe when several workers open the same database at once: one migrates, the others see it."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self.schema_version()
+            for step in sorted(v for v in schema.MIGRATIONS if v > version):
+                for statement in _statements(schema.MIGRATIONS[step]):
+                    self._db.execute(statement)
+            self._db.execute("PRAGMA user_version=%d" % schema.SCHEMA_VERSION)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def schema_version(self):
         return self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -95,3 +113,15 @@ class Store(RegistrySql, RecordSql):
 
     def _run(self, sql, args=()):
         return self._db.execute(sql, args)
+
+
+def _statements(script):
+    """Split SQL text into whole statements (a trigger's body keeps its own semicolons): executescript() would
+    commit the transaction a migration must run in."""
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n;"):
+                yield statement
+            statement = ""
