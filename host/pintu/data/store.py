@@ -51,7 +51,9 @@ class Store(RegistrySql, RecordSql):
         self._depth = 0
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > schema.SCHEMA_VERSION:
-            raise PintuError("%s has schema version %d; this pintu knows %d" % (path, version, schema.SCHEMA_VERSION))
+            raise PintuError(
+                "%s has schema version %d; this pintu knows %d" % (path, version, schema.SCHEMA_VERSION)
+            )
         if 0 < version < schema.SCHEMA_VERSION:
             self._migrate()
 
@@ -60,10 +62,11 @@ class Store(RegistrySql, RecordSql):
 
     def create_schema(self):
         steps = "".join(schema.MIGRATIONS[v] for v in sorted(schema.MIGRATIONS))
-        self._db.executescript("BEGIN;" + schema.SCHEMA + steps + "PRAGMA user_version=%d; COMMIT;" % schema.SCHEMA_VERSION)
+        version = "PRAGMA user_version=%d;" % schema.SCHEMA_VERSION
+        self._db.executescript("BEGIN;" + schema.SCHEMA + steps + version + "COMMIT;")
 
     def _migrate(self):
-        """Bring an older database up to schema.SCHEMA_VERSION in one transaction. BEGIN IMMEDIATE and a second look at the
+        """Bring an older database up to the current version in one transaction. BEGIN IMMEDIATE and a second look at the
         version make it safe when several workers open the same database at once: one migrates, the others see it."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
