@@ -67,7 +67,7 @@ class Store(RegistrySql, RecordSql):
 
     def _migrate(self):
         """Bring an older database up to the current version in one transaction. BEGIN IMMEDIATE and a second look at
-        the version make it safe when several workers open the same database at once: one migrates, the others see it."""
+        the version make it safe when several workers open one database at once: one migrates, the others see it."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
             version = self.schema_version()
