@@ -9,16 +9,17 @@ import hashlib
 
 import pintu_protocol as p
 from firmware import VERSION
-from firmware.hw import ticks_diff
+from firmware.clock import const, ticks_diff
 from firmware.queue import Record
 from pintu_protocol import verdicts
 
-IDLE = 0
-WAITING = 1  # a SCAN is out, its VERDICT not yet in
-FEEDBACK = 2  # a pattern is playing; codes read now are dropped
-_REPLAY_BACKOFF_MIN_MS = 2000
-_REPLAY_BACKOFF_MAX_MS = 60000
-_U16 = 0xFFFF
+# The app's states (App.state), named for whoever watches a unit (the simulator, tests): compare with these.
+IDLE = const(0)
+WAITING = const(1)  # a SCAN is out, its VERDICT not yet in
+FEEDBACK = const(2)  # a pattern is playing; codes read now are dropped
+_REPLAY_BACKOFF_MIN_MS = const(2000)
+_REPLAY_BACKOFF_MAX_MS = const(60000)
+_U16 = const(0xFFFF)
 _CONFIG_FIELDS = ("verdict_timeout_ms", "feedback_ms", "relay_ms", "repeat_ms", "heartbeat_s", "offline_queue")
 
 

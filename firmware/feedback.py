@@ -3,7 +3,7 @@
 The player never blocks: play() starts a pattern, tick() advances it from the main loop. The relay pulse runs
 beside the light pattern and is only ever started for a verdict that opens the door (pintu_protocol.verdicts)."""
 
-from firmware.hw import ticks_add, ticks_diff
+from firmware.clock import ticks_add, ticks_diff
 from pintu_protocol import verdicts
 
 # A pattern is a flat tuple of steps, three items each: milliseconds, colour, buzzer Hz or 0. (Flat, not a tuple per

@@ -8,6 +8,7 @@ import json
 
 import pintu_protocol as p
 from firmware import hw
+from firmware.clock import ticks_add
 from pintu_protocol import crc16
 
 # -- time and recording ----------------------------------------------------------------------------------------------
@@ -18,11 +19,11 @@ class FakeClock:
 
     def __init__(self, epoch=1700000000):
         self.now_ms = 0  # elapsed since creation; never wraps (used for recorded timestamps)
-        self._base = hw.ticks_add(0, -2000)
+        self._base = ticks_add(0, -2000)
         self._epoch = epoch
 
     def ticks_ms(self):
-        return hw.ticks_add(self._base, self.now_ms)
+        return ticks_add(self._base, self.now_ms)
 
     def sleep_ms(self, ms):
         self.now_ms += ms

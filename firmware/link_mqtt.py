@@ -4,7 +4,7 @@ Topics: pintu/<site>/<device>/up (unit -> host, QoS 1), .../down (host -> unit, 
 (retained "online"; the broker publishes the retained last will "offline" when the unit drops). umqtt.simple sends
 no keepalive pings itself, and does not resubscribe: both are done here."""
 
-from firmware.hw import ticks_diff
+from firmware.clock import ticks_diff
 
 _BACKOFF_MIN_MS = 1000
 _BACKOFF_MAX_MS = 60000

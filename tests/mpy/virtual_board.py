@@ -12,6 +12,7 @@ import sys
 import hw_fake  # firmware/hw_fake.py, also put in /virtual by the bridge
 
 from firmware import hw
+from firmware.clock import ticks_diff, ticks_ms
 
 BOOT_MESSAGE = "pintu: starting (virtual board: no boot window)"
 
@@ -45,14 +46,14 @@ class SteppedClock(hw.Clock):
     """Real ticks; sleep_ms returns at once because the bridge's timer paces the loop. now_ms feeds the recorder."""
 
     def __init__(self):
-        self._start = hw.ticks_ms()
+        self._start = ticks_ms()
 
     def sleep_ms(self, ms):
         pass
 
     @property
     def now_ms(self):
-        return hw.ticks_diff(hw.ticks_ms(), self._start)
+        return ticks_diff(ticks_ms(), self._start)
 
 
 class VirtualHardware(hw_fake.FakeHardware):
