@@ -483,12 +483,7 @@ class HostPeer:
     def read(self, wire=None):
         """Messages the unit sent since the last read (wire: bytes already taken from the stream)."""
         self._decoder.feed(self.stream.take() if wire is None else wire)
-        out = []
-        while True:
-            frame = self._decoder.next_frame()
-            if frame is None:
-                return out
-            out.append(self.session.receive(frame))
+        return [self.session.receive(frame) for frame in self._decoder.frames()]
 
     def send(self, msg):
         self.stream.push(p.encode_stream(self.session.send(msg)))

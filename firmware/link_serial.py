@@ -55,9 +55,8 @@ class SerialLink:
     def __init__(self, stream, clock, escape=True):
         self._stream = stream
         self._clock = clock
-        self._decoder = p.StreamDecoder()
+        self.decoder = p.StreamDecoder()  # decoder.errors: stretches of line noise dropped
         self._escape = EscapeWatch() if escape else None
-        self.framing_errors = 0
 
     @property
     def connected(self):
@@ -73,17 +72,8 @@ class SerialLink:
             return ()
         if self._escape is not None and self._escape.feed(data, self._clock.ticks_ms()):
             raise ReplEscape()
-        self._decoder.feed(data)
-        frames = []
-        while True:
-            try:
-                frame = self._decoder.next_frame()
-            except p.FramingError:
-                self.framing_errors += 1
-                continue
-            if frame is None:
-                return frames
-            frames.append(frame)
+        self.decoder.feed(data)
+        return self.decoder.frames()
 
     def send(self, frame):
         if not self.connected:

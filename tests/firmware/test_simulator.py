@@ -13,7 +13,6 @@ import pintu_protocol as p
 from pintu.tech.simulator import Simulator, SimulatorError, device_key, make_configs, parse_mqtt_url, run_simulation
 from pintu_protocol import verdicts
 from tests.conftest import require_program
-from tests.portable.common import whole_frames
 
 VERDICT_FOR = {b"PINTU1:green": verdicts.GREEN, b"PINTU1:red": verdicts.RED, b"PINTU1:black": verdicts.BLACK,
                b"PINTU1:full": verdicts.FULL}
@@ -81,7 +80,7 @@ class PtyPeer(Peer):
                     continue
                 decoder = self.decoders[fd]
                 decoder.feed(data)
-                for frame in whole_frames(decoder):
+                for frame in decoder.frames():
                     answer = self.handle(frame)
                     if answer is not None:
                         os.write(fd, p.encode_stream(answer))

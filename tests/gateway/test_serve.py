@@ -63,11 +63,7 @@ class SerialUnit:
     def receive(self, timeout=10.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                frame = self.decoder.next_frame()
-            except p.FramingError:
-                continue
-            if frame is not None:
+            for frame in self.decoder.frames():
                 return self.session.receive(frame)
             ready, _, _ = select.select([self.fd], [], [], 0.05)
             if ready:

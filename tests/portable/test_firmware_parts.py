@@ -87,7 +87,7 @@ def test_serial_link_raises_repl_escape_and_counts_framing_errors():
     stream = FakeStream()
     link = SerialLink(stream, FakeClock())
     stream.push(b"\x00boot noise\x00")
-    assert list(link.poll()) == [] and link.framing_errors == 1
+    assert list(link.poll()) == [] and link.decoder.errors == 1
     stream.push(b"\x03\x03\x03")
     try:
         link.poll()

@@ -28,10 +28,8 @@ def test_loopback_over_a_byte_stream_in_odd_chunks():
         step = 1 + rng.next(97)
         decoder.feed(wire[pos : pos + step])
         pos += step
-        frame = decoder.next_frame()
-        while frame is not None:
+        for frame in decoder.frames():
             got.append(host.receive(frame))
-            frame = decoder.next_frame()
     assert got == sent
 
 

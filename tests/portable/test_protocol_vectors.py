@@ -44,9 +44,7 @@ def test_stream_fed_one_byte_at_a_time():
     for vec in data["vectors"]:
         for b in bytes.fromhex(vec["stream"]):
             decoder.feed(bytes((b,)))
-            frame = decoder.next_frame()
-            if frame is not None:
-                frames.append(frame.hex())
+            frames.extend(frame.hex() for frame in decoder.frames())
     assert frames == [v["frame"] for v in data["vectors"]]
 
 
@@ -54,9 +52,5 @@ def test_stream_fed_all_at_once():
     data = load_vectors()
     decoder = p.StreamDecoder()
     decoder.feed(bytes.fromhex("".join(v["stream"] for v in data["vectors"])))
-    frames = []
-    frame = decoder.next_frame()
-    while frame is not None:
-        frames.append(frame.hex())
-        frame = decoder.next_frame()
+    frames = [frame.hex() for frame in decoder.frames()]
     assert frames == [v["frame"] for v in data["vectors"]]

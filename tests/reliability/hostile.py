@@ -22,7 +22,6 @@ from pintu_protocol.auth import Signer
 from pintu_protocol.frame import FLAG_FROM_HOST, MAX_FRAME
 from pintu_protocol.verdicts import EXIT, GREEN, YELLOW
 from tests.gateway.conftest import make_office
-from tests.portable.common import whole_frames
 
 ADMITS = (GREEN, YELLOW, EXIT)
 SQL = ("'; DROP TABLE persons; --", "\" OR 1=1 --", "x'); DELETE FROM events; --", "1; UPDATE sites SET capacity=0",
@@ -205,7 +204,7 @@ def stream_campaign(tally, rng, n, target=None):
         crashed = wrong = False
         try:
             decoder.feed(bytes(data))
-            for frame in whole_frames(decoder):
+            for frame in decoder.frames():
                 if len(frame) > MAX_FRAME:
                     wrong = True
                 if target is not None:
