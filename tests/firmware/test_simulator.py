@@ -12,6 +12,7 @@ import pytest
 import pintu_protocol as p
 from pintu.tech.simulator import Simulator, SimulatorError, device_key, make_configs, parse_mqtt_url, run_simulation
 from pintu_protocol import verdicts
+from pintu_protocol.topics import STATUS, UP, down_topic, every, parse_topic
 from tests.conftest import require_program
 
 VERDICT_FOR = {b"PINTU1:green": verdicts.GREEN, b"PINTU1:red": verdicts.RED, b"PINTU1:black": verdicts.BLACK,
@@ -238,17 +239,17 @@ class MqttPeer(Peer):
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-host")
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port)
-        self.client.subscribe([("pintu/+/+/up", 1), ("pintu/+/+/status", 1)])
+        self.client.subscribe([(every(UP), 1), (every(STATUS), 1)])
         self.client.loop_start()
 
     def _on_message(self, client, userdata, message):
-        parts = message.topic.split("/")
-        if parts[3] == "status":
-            self.status[parts[2]] = message.payload
+        site, device, kind = parse_topic(message.topic)
+        if kind == STATUS:
+            self.status[device] = message.payload
             return
         answer = self.handle(message.payload)
         if answer is not None:
-            client.publish("pintu/%s/%s/down" % (parts[1], parts[2]), answer, qos=1)
+            client.publish(down_topic(site, device), answer, qos=1)
 
     def close(self):
         self.client.loop_stop()

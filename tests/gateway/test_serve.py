@@ -14,8 +14,8 @@ import pytest
 
 import pintu_protocol as p
 from pintu.data.datadir import DataDir
-from pintu.gateway.mqtt_link import down_topic, up_topic
 from pintu.registry import provision
+from pintu_protocol.topics import down_topic, up_topic
 from pintu_protocol.verdicts import BLACK, GREEN, RED
 from tests.gateway.conftest import PEOPLE, make_office
 from tests.mosquitto import Broker, free_port

@@ -348,7 +348,8 @@ def mqtt_campaign(tmp, tally, rounds=3):
 
     import paho.mqtt.client as mqtt
 
-    from pintu.gateway.mqtt_link import MqttLink, up_topic
+    from pintu.gateway.mqtt_link import MqttLink
+    from pintu_protocol.topics import up_topic
     from tests.mosquitto import Broker, free_port
 
     port = free_port()
