@@ -1,9 +1,9 @@
 """The door unit's state machine: code read -> SCAN sent -> waiting for the VERDICT (timeout) -> feedback -> idle.
 
 Around it: HELLO when the link comes up, HEARTBEAT, CONFIG from the host, and the offline queue replayed as QUEUED.
-The unit never decides: no verdict in time (or no link) is OFFLINE, which never admits. Scan ids are counter values
-taken from the authentication counter, so they never repeat across reboots; a resend of an unanswered SCAN is a new
-frame carrying the same scan id, and the host answers it idempotently."""
+The unit never decides: no verdict in time (or no link) is OFFLINE, which never admits. Scan ids are drawn from the
+unit's counter store (firmware/counter.py says why that space), so they never repeat across reboots; a resend of an
+unanswered SCAN is a new frame carrying the same scan id, and the host answers it idempotently."""
 
 import hashlib
 
@@ -43,7 +43,7 @@ class App:
         self._board = board_name
         self._digest = config_digest
         self._mem_free = mem_free
-        self.session = p.Session(settings["device_id"], settings["key"], p.UNIT, tx_counter=counters.start)
+        self.session = p.Session(settings["device_id"], settings["key"], p.UNIT, counters)
         self.state = IDLE
         now = clock.ticks_ms()
         self._last_step = now
@@ -93,14 +93,7 @@ class App:
 
     # -- sending ---------------------------------------------------------------------------------------------------
     def _send(self, msg):
-        self.counters.ensure(self.session.tx_counter + 1)  # flash is written once per block, before its first use
         return self.link.send(self.session.send(msg))
-
-    def _take_scan_id(self):
-        """A fresh scan id: the next counter value, skipped by the frames (the host only needs them increasing)."""
-        self.counters.ensure(self.session.tx_counter + 1)
-        self.session.tx_counter += 1
-        return self.session.tx_counter
 
     def _on_link_up(self, now):
         self._replay_wait = 0
@@ -124,7 +117,7 @@ class App:
                 self._settle(msg.ref)
         elif kind is p.Config:
             self._apply_config(msg)
-            self._send(p.Ack(p.CONFIG, self.session.rx_counter))
+            self._send(p.Ack(p.CONFIG, self.counters.rx))  # ref: the counter of the CONFIG just accepted
         elif kind is p.Error:
             self.last_error = _short("host error %d %s" % (msg.code, msg.detail))
 
@@ -161,7 +154,7 @@ class App:
         self._last_digest = digest
         self._last_code_at = now
         self.counts["scans"] += 1
-        scan_id = self._take_scan_id()
+        scan_id = self.counters.next_tx()  # a fresh scan id: see firmware/counter.py
         if self.link.connected:
             self._pending = [scan_id, code, now, False]
             self.state = WAITING

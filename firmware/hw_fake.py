@@ -10,6 +10,7 @@ import pintu_protocol as p
 from firmware import hw
 from firmware.clock import ticks_add
 from pintu_protocol import crc16
+from pintu_protocol.counters import MemoryCounters
 
 # -- time and recording ----------------------------------------------------------------------------------------------
 
@@ -477,7 +478,7 @@ class HostPeer:
 
     def __init__(self, stream, device_id="door-1", key=TEST_KEY):
         self.stream = stream
-        self.session = p.Session(device_id, key, p.HOST)
+        self.session = p.Session(device_id, key, p.HOST, MemoryCounters())
         self._decoder = p.StreamDecoder()
 
     def read(self, wire=None):

@@ -186,11 +186,11 @@ def test_units_keep_their_queue_and_counter_in_a_workdir(tmp_path, pty_peer):
         pty_peer.paused = True
         sim.units[0].scan(b"PINTU1:red")
         assert sim.units[0].wait_for_pattern(after=0) == "see_guard"
-        used = sim.units[0].app.session.tx_counter
+        used = sim.units[0].app.counters.tx
     assert (tmp_path / "sim-1" / "counter").exists() and (tmp_path / "sim-1" / "queue").exists()
     pty_peer.paused = False
     with Simulator(configs, serial=pty_peer.ports[:1], workdir=tmp_path) as sim:
-        assert sim.units[0].app.session.tx_counter > used  # continues above the counters the last run used
+        assert sim.units[0].app.counters.tx > used  # continues above the counters the last run used
         deadline = time.monotonic() + 10
         while len(sim.units[0].app.queue) and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -2,6 +2,7 @@
 
 import pintu_protocol as p
 from pintu_protocol import errors
+from pintu_protocol.counters import MemoryCounters
 from pintu_protocol.messages import MAX_CODE
 
 from .common import Lcg, pair, raises, random_message, sender_for
@@ -42,7 +43,7 @@ def test_replay_is_refused_and_counters_advance():
     assert e.code == errors.E_REPLAY
     e = raises(p.AuthError, host.receive, second)  # the same frame again
     assert e.code == errors.E_REPLAY
-    assert host.rx_counter == 2
+    assert host.counters.rx == 2
 
 
 def test_unit_reboot_rule_counter_restored_above_last_sent():
@@ -50,9 +51,9 @@ def test_unit_reboot_rule_counter_restored_above_last_sent():
     for i in range(5):
         host.receive(unit.send(p.Scan(i + 1, "gate", p.IN, b"x")))
     # A reboot that forgot its counter is refused until it starts above what it used (firmware reserves blocks).
-    rebooted = p.Session("door-1", bytes(range(0x20, 0x40)), p.UNIT, tx_counter=2)
+    rebooted = p.Session("door-1", bytes(range(0x20, 0x40)), p.UNIT, MemoryCounters(tx=2))
     raises(p.AuthError, host.receive, rebooted.send(p.Hello("1", "b", b"")))
-    reserved = p.Session("door-1", bytes(range(0x20, 0x40)), p.UNIT, tx_counter=64)
+    reserved = p.Session("door-1", bytes(range(0x20, 0x40)), p.UNIT, MemoryCounters(tx=64))
     assert host.receive(reserved.send(p.Hello("1", "b", b""))) == p.Hello("1", "b", b"")
 
 
@@ -104,7 +105,7 @@ def test_encoder_refuses_what_the_protocol_cannot_carry():
     raises(p.LocalProtocolError, unit.send, ("not", "a", "message"))
     raises(p.LocalProtocolError, p.Session, "door-1", b"short", p.UNIT)
     raises(p.LocalProtocolError, p.Session("bad id!", bytes(32), p.UNIT).send, p.Hello("1", "b", b""))
-    assert unit.tx_counter == 0  # nothing refused used up a counter
+    assert unit.counters.tx == 0  # nothing refused used up a counter
 
 
 def test_decoder_errors_carry_stable_codes():
