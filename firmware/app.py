@@ -40,8 +40,7 @@ class App:
         self.queue = queue
         self.counters = counters
         self._clock = clock
-        self._board = board_name
-        self._digest = config_digest
+        self._hello = p.Hello(VERSION, board_name, config_digest)  # said again each time the link comes up
         self._mem_free = mem_free
         self.session = p.Session(settings["device_id"], settings["key"], p.UNIT, counters)
         self.state = IDLE
@@ -59,6 +58,9 @@ class App:
         self.errors = 0
         self.last_error = ""
         self.last_verdict = None
+        # The owner's window on what a visitor is shown (the simulator, tests; None on a board): on_shown(scan id,
+        # verdict code), once per scan shown, a host verdict or OFFLINE (its pattern: verdicts.verdict_pattern).
+        self.on_shown = None
         self.counts = {"scans": 0, "verdicts": 0, "offline": 0, "duplicates": 0, "busy": 0, "replayed": 0,
                        "rejected_frames": 0}
 
@@ -98,7 +100,7 @@ class App:
     def _on_link_up(self, now):
         self._replay_wait = 0
         self._last_heartbeat = now
-        self._send(p.Hello(VERSION, self._board, self._digest))
+        self._send(self._hello)
 
     # -- receiving -------------------------------------------------------------------------------------------------
     def _on_frame(self, frame):
@@ -130,6 +132,8 @@ class App:
             s = self.settings
             # Unknown codes get the refusal pattern and never the relay (verdicts.verdict_pattern / opens_door).
             self.feedback.verdict(verdict.verdict, s["feedback_ms"], s["relay_ms"])
+            if self.on_shown is not None:
+                self.on_shown(verdict.scan, verdict.verdict)
         elif self._inflight is not None and verdict.scan == self._inflight[0]:
             self._replayed()  # an answer to the QUEUED replay in flight: recorded by the host, shown to nobody
         # A late verdict for a scan already shown as OFFLINE settles nothing: its record stays queued, so the QUEUED
@@ -172,6 +176,8 @@ class App:
         self.state = FEEDBACK
         self.counts["offline"] += 1
         self.feedback.verdict(verdicts.OFFLINE, s["feedback_ms"])  # first: a full or failing flash must not hide it
+        if self.on_shown is not None:
+            self.on_shown(scan_id, verdicts.OFFLINE)
         if s["offline_queue"]:
             try:
                 self.queue.append(Record(scan_id, self._clock.time(), s["direction"], s["door"], code))

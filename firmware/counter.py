@@ -26,7 +26,6 @@ class CounterStore:
         self.limit = 0  # counters below this may be used without writing flash
         self.tx = 0  # the last counter used, by a frame or as a scan id
         self.rx = 0  # the last host counter accepted since boot
-        self.writes = 0
 
     def load(self):
         """The counter to start from (the last one considered used); reserves the first block before returning."""
@@ -63,4 +62,3 @@ class CounterStore:
         limit = counter + BLOCK
         self._files.write_atomic(_NAME, ("%d\n" % limit).encode())
         self.limit = limit  # only once written: after a failed write the next call tries again, never runs past it
-        self.writes += 1

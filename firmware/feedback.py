@@ -21,7 +21,6 @@ PATTERNS = {
     "see_guard": (300, "yellow", 600, 300, "red", 600, 300, "yellow", 600, 1500, "red", 0),
     # Not verdicts: the unit's own states. They repeat until something else is played.
     "config_error": (400, "red", 0, 400, "yellow", 0, 400, "red", 0, 1200, "off", 0),
-    "boot": (200, "white", 1000, 200, "off", 0),
 }
 REPEATING = ("config_error",)
 
