@@ -5,7 +5,8 @@ import json
 
 import pintu_protocol as p
 from firmware import feedback, unit
-from firmware.hw_fake import TEST_KEY, Bench, MemFiles, bench_config
+from firmware.hw_fake import MemFiles
+from firmware.testbench import TEST_KEY, Bench, bench_config
 from pintu_protocol import verdicts
 from pintu_protocol.counters import MemoryCounters
 

@@ -5,23 +5,12 @@ import json
 
 import pintu_protocol as p
 from firmware import hw, hw_optional, main
+from firmware.fake_mqtt import FakeBroker, FakeMqttClient, FakeWifi
 from firmware.feedback import Feedback
-from firmware.hw_fake import (
-    TEST_KEY,
-    Bench,
-    FakeBroker,
-    FakeClock,
-    FakeMqttClient,
-    FakePin,
-    FakePixels,
-    FakePwm,
-    FakeStream,
-    FakeWatchdog,
-    FakeWifi,
-    Recorder,
-)
+from firmware.hw_fake import FakeClock, FakePin, FakePixels, FakePwm, FakeStream, FakeWatchdog, Recorder
 from firmware.link_mqtt import MqttLink
 from firmware.link_serial import EscapeWatch, ReplEscape, SerialLink
+from firmware.testbench import TEST_KEY, Bench
 from pintu_protocol import verdicts
 from pintu_protocol.topics import topic
 

@@ -6,8 +6,9 @@ import json
 from firmware import board as board_mod
 from firmware import config as config_mod
 from firmware.counter import BLOCK, CounterError, CounterStore
-from firmware.hw_fake import MemFiles, PowerCut, bench_config
+from firmware.hw_fake import MemFiles, PowerCut
 from firmware.queue import OfflineQueue, Record, encode
+from firmware.testbench import bench_config
 
 try:
     HERE = __file__.rsplit("/", 1)[0]

@@ -1,7 +1,7 @@
 """What the crash, fault and hostile-input tests share with bench/faults.py and bench/hostile.py: an office whose
 door units log in to a real Mosquitto, `pintu serve` as a process that can be killed, a TCP proxy that can cut the
-network between units and broker, simulated units (the real firmware under CPython) instrumented to say what each
-scan showed, and the audit that compares what the units showed with what the host recorded.
+network between units and broker, simulated units (the real firmware under CPython) that say what each scan
+showed, and the audit that compares what the units showed with what the host recorded.
 
 Everything runs on 127.0.0.1; every wait has a timeout."""
 
@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from firmware.app import IDLE
 from pintu import registry
 from pintu.data.datadir import DataDir
 from pintu.registry import cards, provision
@@ -256,29 +257,7 @@ class TcpProxy:
         self._listener.close()
 
 
-# -- simulated units that say what they showed ----------------------------------------------------------------------
-
-
-def instrument(unit):
-    """Record on unit.shown every (scan id, verdict) the unit showed a visitor: a host VERDICT for the scan it was
-    waiting for, or OFFLINE. (Hooks on the app's two display paths; what they do is unchanged.)"""
-    app = unit.app
-    unit.shown = []
-    on_verdict, offline = app._on_verdict, app._offline
-
-    def _on_verdict(verdict):
-        showing = app.state == 1 and app._pending is not None and verdict.scan == app._pending[0]
-        on_verdict(verdict)
-        if showing:
-            unit.shown.append((verdict.scan, verdict.verdict))
-
-    def _offline(scan_id, code):
-        offline(scan_id, code)
-        unit.shown.append((scan_id, OFFLINE))
-
-    app._on_verdict = _on_verdict
-    app._offline = _offline
-    return unit
+# -- simulated units (each records what it showed: SimulatedUnit.shown) ---------------------------------------------
 
 
 def mqtt_units(office, port, workdir=None):
@@ -286,7 +265,7 @@ def mqtt_units(office, port, workdir=None):
     units = []
     for cfg in office.configs:
         folder = None if workdir is None else Path(workdir) / cfg["device_id"]
-        units.append(instrument(SimulatedUnit(cfg, None, ("127.0.0.1", port), None, folder)))
+        units.append(SimulatedUnit(cfg, None, ("127.0.0.1", port), None, folder))
     return units
 
 
@@ -349,8 +328,9 @@ class Driver:
 
 def settle(units, timeout=60):
     """Wait until every unit is idle with an empty offline queue and nothing in flight. -> bool."""
-    return wait_for(lambda: all(u.app.state == 0 and not u.app.feedback.busy and len(u.app.queue) == 0
-                                and u.app._inflight is None for u in units), timeout, 0.1)
+    # An empty queue has no QUEUED replay in flight either: a replay is of the queue's head, removed once settled.
+    return wait_for(lambda: all(u.app.state == IDLE and not u.app.feedback.busy and len(u.app.queue) == 0
+                                for u in units), timeout, 0.1)
 
 
 # -- the audit ---------------------------------------------------------------------------------------------------------

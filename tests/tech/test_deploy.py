@@ -20,9 +20,9 @@ from tests.gateway.conftest import make_office
 from tests.mosquitto import free_port
 
 PINTU = str(Path(sys.executable).parent / "pintu")
-# protocol, umqtt, firmware but hw_fake.py (test fakes stay home), board.json, pintu.json, main.py
+# protocol, umqtt, firmware but the TEST_ONLY files (test fakes stay home), board.json, pintu.json, main.py
 EXPECTED = (len(list(deploy.PROTOCOL_DIR.glob("*.py"))) + len(list(deploy.UMQTT_DIR.glob("*.py")))
-            + len(list(deploy.FIRMWARE_DIR.glob("*.py"))) - 1 + 3)
+            + len(list(deploy.FIRMWARE_DIR.glob("*.py"))) - len(deploy.TEST_ONLY) + 3)
 
 
 def pintu(data, *args, timeout=120):
@@ -58,7 +58,8 @@ def test_board_files_are_what_the_firmware_expects(tmp_path):
     files = deploy.board_files(cfg, path.read_bytes())
     targets = [f.target for f in files]
     assert len(files) == len(set(targets))
-    assert "/lib/firmware/hw_fake.py" not in targets
+    assert not {"/lib/firmware/" + name for name in deploy.TEST_ONLY} & set(targets)
+    assert {"hw_fake.py", "fake_mqtt.py", "testbench.py"} <= set(deploy.TEST_ONLY)
     assert {"/main.py", "/board.json", "/pintu.json", "/lib/umqtt/simple.py", "/lib/pintu_protocol/session.py",
             "/lib/firmware/unit.py"} <= set(targets)
     assert targets[-1] == "/main.py"  # last: a deploy cut short does not boot a half app

@@ -4,7 +4,7 @@ raw REPL, skipping files whose hash already matches, then reset the board and wa
 What goes where (firmware/README.md, "Files on the board"):
 
     firmware/main.py                 -> /main.py            source: MicroPython runs /main.py, never main.mpy
-    firmware/*.py (not hw_fake.py)   -> /lib/firmware/*.mpy hw_fake.py holds test fakes: no board needs them
+    firmware/*.py (not TEST_ONLY)    -> /lib/firmware/*.mpy test fakes and the test bench: no board needs them
     protocol/pintu_protocol/*.py     -> /lib/pintu_protocol/*.mpy
     firmware/lib/umqtt/*.py          -> /lib/umqtt/*.mpy
     boards/<board>.json              -> /board.json         the board named in the unit's config
@@ -49,7 +49,7 @@ FIRMWARE_DIR = ROOT / "firmware"
 PROTOCOL_DIR = ROOT / "protocol" / "pintu_protocol"
 UMQTT_DIR = ROOT / "firmware" / "lib" / "umqtt"
 BOARDS_DIR = ROOT / "boards"
-TEST_ONLY = ("hw_fake.py",)  # fakes for tests and the simulator; a board never imports them
+TEST_ONLY = ("hw_fake.py", "fake_mqtt.py", "testbench.py")  # fakes for tests and the simulator; no board imports them
 ESCAPE = b"\x00\x03\x03\x03"  # a frame delimiter, then three Ctrl-C: firmware/README.md, "Getting the REPL back"
 CHUNK = 1024  # bytes per write command in the raw REPL
 HELLO_TIMEOUT_S = 15.0  # a board's 2 s boot window, scanner configuration and link start
