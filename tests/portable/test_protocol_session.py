@@ -147,3 +147,16 @@ def test_verdict_for_the_unit_carries_every_field():
     msg = p.Verdict(77, p.verdicts.RED, p.verdicts.R_NO_DOSE, 49, 50, "Puskesmas Karang Kitri")
     got = unit.receive(host.send(msg))
     assert got.scan == 77 and got.verdict == p.verdicts.RED and got.referral == "Puskesmas Karang Kitri"
+
+
+def test_session_takes_its_counters_from_the_store_it_is_given():
+    key = bytes(range(0x20, 0x40))
+    store = MemoryCounters(tx=41)
+    unit = p.Session("door-1", key, p.UNIT, store)
+    frame = unit.send(p.Hello("1", "b", b""))
+    assert p.read_header(frame).counter == 42 and store.tx == 42
+    seen = MemoryCounters(rx=42)  # e.g. another host worker accepted it already
+    host = p.Session("door-1", key, p.HOST, seen)
+    assert raises(p.AuthError, host.receive, frame).code == errors.E_REPLAY
+    seen.rx = 41
+    assert host.receive(frame) == p.Hello("1", "b", b"") and seen.rx == 42
