@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 import pintu_protocol as p  # noqa: E402
 from pintu import registry  # noqa: E402
 from pintu.data.datadir import DataDir  # noqa: E402
-from pintu.gateway.mqtt_link import down_topic, up_topic  # noqa: E402
 from pintu.registry import cards, provision  # noqa: E402
 from pintu.registry.broker import HOST_USER, passwd_line  # noqa: E402
+from pintu_protocol.topics import DOWN, UP, down_topic, every, parse_topic, shared, up_topic  # noqa: E402
 from tests.mosquitto import Broker, free_port  # noqa: E402
 
 POOL = 8  # MQTT connections shared by the simulated units
@@ -57,7 +57,7 @@ def build_office(path, units, port):
     with open(conf_dir / "passwd", "a") as f:
         f.write(passwd_line("bench", "bench") + "\n")
     with open(conf_dir / "acl", "a") as f:
-        f.write("\nuser bench\ntopic write pintu/+/+/up\ntopic read pintu/+/+/down\n")
+        f.write("\nuser bench\ntopic write %s\ntopic read %s\n" % (every(UP), every(DOWN)))
     host_password = provision.host_password(data)
     data.close()
     return configs, codes, conf_dir, host_password
@@ -102,7 +102,7 @@ class Load:
         u["client"].publish(up_topic(u["site"], unit_id), frame, qos=1)
 
     def _on_message(self, client, userdata, message):
-        unit_id = message.topic.split("/")[2]
+        unit_id = parse_topic(message.topic)[1]
         u = self.units.get(unit_id)
         if u is None:
             return
@@ -141,11 +141,11 @@ def echo_server(port, password):
     c.username_pw_set(HOST_USER, password)
 
     def on_message(client, userdata, m):
-        _, site, device, _ = m.topic.split("/")
+        site, device, _ = parse_topic(m.topic)
         client.publish(down_topic(site, device), m.payload, qos=1)
 
     c.on_message = on_message
-    c.on_connect = lambda cl, u, f, rc, pr: cl.subscribe("$share/pintu/pintu/+/+/up", 1)
+    c.on_connect = lambda cl, u, f, rc, pr: cl.subscribe(shared(every(UP)), 1)
     c.connect("127.0.0.1", port)
     c.loop_start()
     time.sleep(0.5)

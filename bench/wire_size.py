@@ -6,6 +6,7 @@ Usage: python bench/wire_size.py. Prints a table; the last line is one JSON obje
 import json
 
 import pintu_protocol as p
+from pintu_protocol.counters import MemoryCounters
 from pintu_protocol.verdicts import R_NO_DOSE, RED, reason_name, verdict_name
 
 DEVICE = "lobby-east-1"
@@ -15,8 +16,8 @@ REFERRAL = "Puskesmas Karang Kitri"
 
 
 def binary_frames():
-    unit = p.Session(DEVICE, KEY, p.UNIT, tx_counter=41)
-    host = p.Session(DEVICE, KEY, p.HOST, tx_counter=41)
+    unit = p.Session(DEVICE, KEY, p.UNIT, MemoryCounters(tx=41))
+    host = p.Session(DEVICE, KEY, p.HOST, MemoryCounters(tx=41))
     scan = unit.send(p.Scan(1042, "lobby-in", p.IN, CODE))
     verdict = host.send(p.Verdict(1042, RED, R_NO_DOSE, 37, 50, REFERRAL))
     return scan, verdict

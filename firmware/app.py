@@ -1,24 +1,25 @@
 """The door unit's state machine: code read -> SCAN sent -> waiting for the VERDICT (timeout) -> feedback -> idle.
 
 Around it: HELLO when the link comes up, HEARTBEAT, CONFIG from the host, and the offline queue replayed as QUEUED.
-The unit never decides: no verdict in time (or no link) is OFFLINE, which never admits. Scan ids are counter values
-taken from the authentication counter, so they never repeat across reboots; a resend of an unanswered SCAN is a new
-frame carrying the same scan id, and the host answers it idempotently."""
+The unit never decides: no verdict in time (or no link) is OFFLINE, which never admits. Scan ids are drawn from the
+unit's counter store (firmware/counter.py says why that space), so they never repeat across reboots; a resend of an
+unanswered SCAN is a new frame carrying the same scan id, and the host answers it idempotently."""
 
 import hashlib
 
 import pintu_protocol as p
 from firmware import VERSION
-from firmware.hw import ticks_diff
+from firmware.clock import const, ticks_diff
 from firmware.queue import Record
 from pintu_protocol import verdicts
 
-IDLE = 0
-WAITING = 1  # a SCAN is out, its VERDICT not yet in
-FEEDBACK = 2  # a pattern is playing; codes read now are dropped
-_REPLAY_BACKOFF_MIN_MS = 2000
-_REPLAY_BACKOFF_MAX_MS = 60000
-_U16 = 0xFFFF
+# The app's states (App.state), named for whoever watches a unit (the simulator, tests): compare with these.
+IDLE = const(0)
+WAITING = const(1)  # a SCAN is out, its VERDICT not yet in
+FEEDBACK = const(2)  # a pattern is playing; codes read now are dropped
+_REPLAY_BACKOFF_MIN_MS = const(2000)
+_REPLAY_BACKOFF_MAX_MS = const(60000)
+_U16 = const(0xFFFF)
 _CONFIG_FIELDS = ("verdict_timeout_ms", "feedback_ms", "relay_ms", "repeat_ms", "heartbeat_s", "offline_queue")
 
 
@@ -39,10 +40,9 @@ class App:
         self.queue = queue
         self.counters = counters
         self._clock = clock
-        self._board = board_name
-        self._digest = config_digest
+        self._hello = p.Hello(VERSION, board_name, config_digest)  # said again each time the link comes up
         self._mem_free = mem_free
-        self.session = p.Session(settings["device_id"], settings["key"], p.UNIT, tx_counter=counters.start)
+        self.session = p.Session(settings["device_id"], settings["key"], p.UNIT, counters)
         self.state = IDLE
         now = clock.ticks_ms()
         self._last_step = now
@@ -58,6 +58,9 @@ class App:
         self.errors = 0
         self.last_error = ""
         self.last_verdict = None
+        # The owner's window on what a visitor is shown (the simulator, tests; None on a board): on_shown(scan id,
+        # verdict code), once per scan shown, a host verdict or OFFLINE (its pattern: verdicts.verdict_pattern).
+        self.on_shown = None
         self.counts = {"scans": 0, "verdicts": 0, "offline": 0, "duplicates": 0, "busy": 0, "replayed": 0,
                        "rejected_frames": 0}
 
@@ -92,19 +95,12 @@ class App:
 
     # -- sending ---------------------------------------------------------------------------------------------------
     def _send(self, msg):
-        self.counters.ensure(self.session.tx_counter + 1)  # flash is written once per block, before its first use
         return self.link.send(self.session.send(msg))
-
-    def _take_scan_id(self):
-        """A fresh scan id: the next counter value, skipped by the frames (the host only needs them increasing)."""
-        self.counters.ensure(self.session.tx_counter + 1)
-        self.session.tx_counter += 1
-        return self.session.tx_counter
 
     def _on_link_up(self, now):
         self._replay_wait = 0
         self._last_heartbeat = now
-        self._send(p.Hello(VERSION, self._board, self._digest))
+        self._send(self._hello)
 
     # -- receiving -------------------------------------------------------------------------------------------------
     def _on_frame(self, frame):
@@ -123,7 +119,7 @@ class App:
                 self._settle(msg.ref)
         elif kind is p.Config:
             self._apply_config(msg)
-            self._send(p.Ack(p.CONFIG, self.session.rx_counter))
+            self._send(p.Ack(p.CONFIG, self.counters.rx))  # ref: the counter of the CONFIG just accepted
         elif kind is p.Error:
             self.last_error = _short("host error %d %s" % (msg.code, msg.detail))
 
@@ -136,6 +132,8 @@ class App:
             s = self.settings
             # Unknown codes get the refusal pattern and never the relay (verdicts.verdict_pattern / opens_door).
             self.feedback.verdict(verdict.verdict, s["feedback_ms"], s["relay_ms"])
+            if self.on_shown is not None:
+                self.on_shown(verdict.scan, verdict.verdict)
         elif self._inflight is not None and verdict.scan == self._inflight[0]:
             self._replayed()  # an answer to the QUEUED replay in flight: recorded by the host, shown to nobody
         # A late verdict for a scan already shown as OFFLINE settles nothing: its record stays queued, so the QUEUED
@@ -160,7 +158,7 @@ class App:
         self._last_digest = digest
         self._last_code_at = now
         self.counts["scans"] += 1
-        scan_id = self._take_scan_id()
+        scan_id = self.counters.next_tx()  # a fresh scan id: see firmware/counter.py
         if self.link.connected:
             self._pending = [scan_id, code, now, False]
             self.state = WAITING
@@ -178,6 +176,8 @@ class App:
         self.state = FEEDBACK
         self.counts["offline"] += 1
         self.feedback.verdict(verdicts.OFFLINE, s["feedback_ms"])  # first: a full or failing flash must not hide it
+        if self.on_shown is not None:
+            self.on_shown(scan_id, verdicts.OFFLINE)
         if s["offline_queue"]:
             try:
                 self.queue.append(Record(scan_id, self._clock.time(), s["direction"], s["door"], code))

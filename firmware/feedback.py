@@ -3,7 +3,7 @@
 The player never blocks: play() starts a pattern, tick() advances it from the main loop. The relay pulse runs
 beside the light pattern and is only ever started for a verdict that opens the door (pintu_protocol.verdicts)."""
 
-from firmware.hw import ticks_add, ticks_diff
+from firmware.clock import ticks_add, ticks_diff
 from pintu_protocol import verdicts
 
 # A pattern is a flat tuple of steps, three items each: milliseconds, colour, buzzer Hz or 0. (Flat, not a tuple per
@@ -21,7 +21,6 @@ PATTERNS = {
     "see_guard": (300, "yellow", 600, 300, "red", 600, 300, "yellow", 600, 1500, "red", 0),
     # Not verdicts: the unit's own states. They repeat until something else is played.
     "config_error": (400, "red", 0, 400, "yellow", 0, 400, "red", 0, 1200, "off", 0),
-    "boot": (200, "white", 1000, 200, "off", 0),
 }
 REPEATING = ("config_error",)
 

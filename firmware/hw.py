@@ -6,25 +6,7 @@ hw_fake.py has the fakes used by tests and by the host's simulator (same interfa
 import os
 import time
 
-try:
-    from time import sleep_ms, ticks_add, ticks_diff, ticks_ms
-except ImportError:  # CPython: the same wrap-around arithmetic as MicroPython's 30-bit ticks
-    _PERIOD = 1 << 30
-    _HALF = 1 << 29
-    _MASK = _PERIOD - 1
-
-    def ticks_ms():
-        return int(time.monotonic() * 1000) & _MASK
-
-    def ticks_add(ticks, delta):
-        return (ticks + delta) & _MASK
-
-    def ticks_diff(a, b):
-        return ((a - b + _HALF) & _MASK) - _HALF
-
-    def sleep_ms(ms):
-        time.sleep(ms / 1000)
-
+from firmware.clock import sleep_ms, ticks_ms
 
 try:
     from gc import mem_free

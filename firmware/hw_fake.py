@@ -1,13 +1,16 @@
 """Fake hardware for tests and the host's simulator: a fake clock, recorded LEDs/buzzer/relay, a scripted scanner UART
-(with an emulated GM65 answering its command frames), byte streams, an in-memory filesystem that can lose power,
-an in-process MQTT broker, and Bench: a whole unit wired from these plus a host peer on the far side of its link.
+(with an emulated GM65 answering its command frames), byte streams, an in-memory filesystem that can lose power, the
+hardware factory built from them, and unit_on_fakes(): the one recipe for a whole unit on fakes (used by
+testbench.Bench, the host's simulator and the virtual board). The MQTT fakes are in fake_mqtt.py.
 
-Same interfaces as hw.py's adapters; no mocks, so it all runs under MicroPython as well as CPython."""
+Same interfaces as hw.py's adapters; no mocks, so it all runs under MicroPython as well as CPython. Not deployed
+(deploy's TEST_ONLY); the virtual board injects this file as a top-level module, so it imports no other fake at
+its top."""
 
 import json
 
-import pintu_protocol as p
 from firmware import hw
+from firmware.clock import ticks_add
 from pintu_protocol import crc16
 
 # -- time and recording ----------------------------------------------------------------------------------------------
@@ -18,11 +21,11 @@ class FakeClock:
 
     def __init__(self, epoch=1700000000):
         self.now_ms = 0  # elapsed since creation; never wraps (used for recorded timestamps)
-        self._base = hw.ticks_add(0, -2000)
+        self._base = ticks_add(0, -2000)
         self._epoch = epoch
 
     def ticks_ms(self):
-        return hw.ticks_add(self._base, self.now_ms)
+        return ticks_add(self._base, self.now_ms)
 
     def sleep_ms(self, ms):
         self.now_ms += ms
@@ -239,114 +242,6 @@ class FakeStream:
         return b"".join(out)
 
 
-class FakeBroker:
-    """An in-process MQTT broker for umqtt-like FakeMqttClients: retained messages, last wills, outages."""
-
-    def __init__(self):
-        self.up = True
-        self.retained = {}
-        self.published = []  # (topic, msg, retain, qos) from clients
-        self.subscriptions = []  # (client, topic) in order, including resubscriptions
-        self.clients = []
-
-    def publish(self, topic, msg, retain=False, qos=0):
-        self.published.append((topic, bytes(msg), retain, qos))
-        if retain:
-            self.retained[topic] = bytes(msg)
-        for client, sub in self.subscriptions:
-            if sub == topic and client.alive:
-                client.inbox.append((topic, bytes(msg)))
-
-    def drop(self):
-        """Network or broker gone: every client's socket dies, their last wills are published."""
-        self.up = False
-        for client in self.clients:
-            if client.alive:
-                client.alive = False
-                if client.will:
-                    topic, msg, retain, _qos = client.will
-                    if retain:
-                        self.retained[topic] = msg
-        self.clients = []
-        self.subscriptions = []
-
-    def restore(self):
-        self.up = True
-
-
-class _Sock:
-    def __init__(self, client):
-        self._client = client
-
-    def close(self):
-        self._client.alive = False
-
-
-class FakeMqttClient:
-    """The umqtt.simple calls MqttLink makes, against a FakeBroker."""
-
-    def __init__(self, broker, client_id, keepalive=60):
-        self.broker = broker
-        self.client_id = client_id
-        self.keepalive = keepalive
-        self.cb = None
-        self.will = None
-        self.alive = False
-        self.inbox = []
-        self.pings = 0
-        self.sock = _Sock(self)
-
-    def _check(self):
-        if not (self.alive and self.broker.up):
-            raise OSError(104)
-
-    def set_callback(self, cb):
-        self.cb = cb
-
-    def set_last_will(self, topic, msg, retain=False, qos=0):
-        self.will = (topic, msg, retain, qos)
-
-    def connect(self, clean_session=True):
-        if not self.broker.up:
-            raise OSError(113)
-        self.alive = True
-        self.broker.clients.append(self)
-        return 0
-
-    def publish(self, topic, msg, retain=False, qos=0):
-        self._check()
-        self.broker.publish(topic, msg, retain, qos)
-
-    def subscribe(self, topic, qos=0):
-        self._check()
-        self.broker.subscriptions.append((self, topic))
-
-    def check_msg(self):
-        self._check()
-        if self.inbox:
-            topic, msg = self.inbox.pop(0)
-            self.cb(topic, msg)
-        return None
-
-    def ping(self):
-        self._check()
-        self.pings += 1
-
-    def disconnect(self):
-        self.alive = False
-
-
-class FakeWifi:
-    def __init__(self):
-        self.up = True
-
-    def connect(self):
-        pass
-
-    def isconnected(self):
-        return self.up
-
-
 class FakeHardware:
     """The hardware factory unit.build() asks for parts, built from fakes that record into one Recorder."""
 
@@ -359,7 +254,7 @@ class FakeHardware:
         self.scanner_uart = None
         self.watchdogs = []
         self.resets = 0
-        self.wifi_adapter = FakeWifi()
+        self.wifi_adapter = None  # made on first use: a serial unit's fakes never load fake_mqtt
 
     def uart(self, spec, baud):
         self.scanner_uart = FakeUart(baud, self.module)
@@ -383,9 +278,15 @@ class FakeHardware:
         return self.stream
 
     def wifi(self, ssid, password):
+        if self.wifi_adapter is None:
+            from firmware.fake_mqtt import FakeWifi
+
+            self.wifi_adapter = FakeWifi()
         return self.wifi_adapter
 
     def mqtt_client(self, client_id, host, port, user, password, keepalive):
+        from firmware.fake_mqtt import FakeMqttClient
+
         return FakeMqttClient(self.broker, client_id, keepalive)
 
     def mem_free(self):
@@ -451,73 +352,30 @@ class MemFiles:
         self.data.pop(name, None)
 
 
-# -- a whole unit on the bench -----------------------------------------------------------------------------------------
-
-TEST_KEY = bytes(range(0x40, 0x60))
 
 
-def bench_config(**changes):
-    cfg = {
-        "device_id": "door-1",
-        "key": TEST_KEY.hex(),
-        "site": "hq",
-        "door": "main",
-        "direction": "in",
-        "board": "esp32-devkitc-gm65",
-        "link": {"kind": "serial"},
-    }
-    for name, value in changes.items():
-        cfg[name] = value
-    return cfg
+# -- a whole unit on fakes -------------------------------------------------------------------------------------------
 
 
-class HostPeer:
-    """The host's side of a unit's serial link: a HOST-role session that decodes what the unit sent and answers."""
-
-    def __init__(self, stream, device_id="door-1", key=TEST_KEY):
-        self.stream = stream
-        self.session = p.Session(device_id, key, p.HOST)
-        self._decoder = p.StreamDecoder()
-
-    def read(self, wire=None):
-        """Messages the unit sent since the last read (wire: bytes already taken from the stream)."""
-        self._decoder.feed(self.stream.take() if wire is None else wire)
-        out = []
-        while True:
-            frame = self._decoder.next_frame()
-            if frame is None:
-                return out
-            out.append(self.session.receive(frame))
-
-    def send(self, msg):
-        self.stream.push(p.encode_stream(self.session.send(msg)))
+def fake_scanner(board):
+    """The module behind a board's scanner UART: an emulated GM65/GM861 answering its command protocol at its
+    factory rate, or None for the M5 Atomic QR (read only: nothing answers)."""
+    scanner = board["scanner"]
+    return None if scanner["model"] == "m5-atomic-qr" else FakeGm65(scanner["factory_baud"])
 
 
-class Bench:
-    """One unit built by unit.build() from fakes, a HostPeer on its serial link (or a FakeBroker for MQTT)."""
+def unit_on_fakes(files, clock, recorder, board=None, config=None, module=None, hardware=FakeHardware, **parts):
+    """The one recipe for a unit on fakes: board.json and pintu.json written to files when given (config: a dict, or
+    the raw bytes of a file), the scanner module the board's model answers with (fake_scanner, unless given), the
+    hardware hardware(clock, recorder, module, **parts) (a FakeHardware, or a subclass with real links), then
+    unit.build() as a board's main.py does. -> (the App, or a unit.Fault for a bad config; the hardware)."""
+    from firmware import unit
 
-    def __init__(self, board, config=None, files=None, module=None, raw_config=None):
-        from firmware import unit
-
-        self.clock = FakeClock()
-        self.recorder = Recorder(self.clock)
-        self.files = files if files is not None else MemFiles()
-        self.config = config if config is not None else bench_config(board=board["name"])
-        if files is None:
-            self.files.write_atomic("board.json", json.dumps(board).encode())
-            self.files.write_atomic("pintu.json", raw_config if raw_config is not None else
-                                    json.dumps(self.config).encode())
-        self.module = module if module is not None else FakeGm65(baud=9600)
-        self.broker = FakeBroker()
-        self.hardware = FakeHardware(self.clock, self.recorder, self.module, broker=self.broker)
-        self.stream = self.hardware.stream
-        self.app = unit.build(self.files, self.clock, self.hardware)
-        self.host = HostPeer(self.stream, self.config.get("device_id", "door-1"))
-
-    def run(self, ms):
-        from firmware.main import IDLE_MS, run_loop
-
-        run_loop(self.app, None, self.clock, steps=max(1, ms // IDLE_MS))
-
-    def scan(self, code, terminator=b"\r"):
-        self.hardware.scanner_uart.feed(code + terminator)
+    if board is not None:
+        files.write_atomic(unit.BOARD_FILE, json.dumps(board).encode())
+    if config is not None:
+        files.write_atomic(unit.CONFIG_FILE, config if isinstance(config, bytes) else json.dumps(config).encode())
+    if module is None:
+        module = fake_scanner(board if board is not None else json.loads(files.read(unit.BOARD_FILE)))
+    made = hardware(clock, recorder, module, **parts)
+    return unit.build(files, clock, made), made

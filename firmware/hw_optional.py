@@ -3,7 +3,7 @@
 Apart from hw.py so that a unit without them does not load them: every module a unit imports stays on its heap.
 Esp32Hardware imports this module when a board asks for one of them."""
 
-from firmware.hw import ticks_diff, ticks_ms
+from firmware.clock import ticks_diff, ticks_ms
 
 
 class PixelLed:

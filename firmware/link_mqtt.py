@@ -1,20 +1,16 @@
 """The Wi-Fi + MQTT link over umqtt.simple: one protocol frame per message, reconnection policy kept out of the client.
 
-Topics: pintu/<site>/<device>/up (unit -> host, QoS 1), .../down (host -> unit, subscribed QoS 1), .../status
-(retained "online"; the broker publishes the retained last will "offline" when the unit drops). umqtt.simple sends
-no keepalive pings itself, and does not resubscribe: both are done here."""
+Topics (pintu_protocol.topics): up (unit -> host, QoS 1), down (host -> unit, subscribed QoS 1), status (retained
+"online"; the broker publishes the retained last will "offline" when the unit drops). umqtt.simple sends no keepalive
+pings itself, and does not resubscribe: both are done here."""
 
-from firmware.hw import ticks_diff
+from firmware.clock import ticks_diff
+from pintu_protocol.topics import DOWN, STATUS, UP, topic
 
 _BACKOFF_MIN_MS = 1000
 _BACKOFF_MAX_MS = 60000
 _INBOX_MAX = 8  # frames held between two polls; the host sends one answer per unit frame
 _MAX_READS = 8  # check_msg() calls per poll: bounded, so the scanner and feedback keep running
-
-
-def topics(site, device_id):
-    base = "pintu/%s/%s/" % (site, device_id)
-    return (base + "up").encode(), (base + "down").encode(), (base + "status").encode()
 
 
 class MqttLink:
@@ -25,7 +21,10 @@ class MqttLink:
         self._factory = client_factory
         self._clock = clock
         self._wifi = wifi
-        self.up_topic, self.down_topic, self.status_topic = topics(site, device_id)
+        # bytes: umqtt.simple hands topics over as bytes, so the down topic compares without decoding
+        self.up_topic = topic(site, device_id, UP).encode()
+        self.down_topic = topic(site, device_id, DOWN).encode()
+        self.status_topic = topic(site, device_id, STATUS).encode()
         self._keepalive_ms = keepalive_s * 1000
         self._client = None
         self._inbox = []

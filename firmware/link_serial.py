@@ -5,10 +5,10 @@ a pty or socket in the host's simulator, hw_fake.FakeStream in tests. `connected
 (always True for USB, which cannot tell whether a host is listening)."""
 
 import pintu_protocol as p
-from firmware.hw import ticks_diff
+from firmware.clock import const, ticks_diff
 
-ESCAPE_COUNT = 3
-ESCAPE_MS = 1000
+_ESCAPE_COUNT = const(3)
+_ESCAPE_MS = const(1000)
 
 
 class ReplEscape(Exception):
@@ -41,10 +41,10 @@ class EscapeWatch:
                 self._times = []
             elif b == 3:
                 self._times.append(now)
-                if len(self._times) >= ESCAPE_COUNT:
-                    if ticks_diff(now, self._times[-ESCAPE_COUNT]) <= ESCAPE_MS:
+                if len(self._times) >= _ESCAPE_COUNT:
+                    if ticks_diff(now, self._times[-_ESCAPE_COUNT]) <= _ESCAPE_MS:
                         return True
-                    self._times = self._times[-ESCAPE_COUNT + 1 :]
+                    self._times = self._times[-_ESCAPE_COUNT + 1 :]
             elif b != 13:
                 self._only_ctrl = False
                 self._times = []
@@ -55,9 +55,8 @@ class SerialLink:
     def __init__(self, stream, clock, escape=True):
         self._stream = stream
         self._clock = clock
-        self._decoder = p.StreamDecoder()
+        self.decoder = p.StreamDecoder()  # decoder.errors: stretches of line noise dropped
         self._escape = EscapeWatch() if escape else None
-        self.framing_errors = 0
 
     @property
     def connected(self):
@@ -73,17 +72,8 @@ class SerialLink:
             return ()
         if self._escape is not None and self._escape.feed(data, self._clock.ticks_ms()):
             raise ReplEscape()
-        self._decoder.feed(data)
-        frames = []
-        while True:
-            try:
-                frame = self._decoder.next_frame()
-            except p.FramingError:
-                self.framing_errors += 1
-                continue
-            if frame is None:
-                return frames
-            frames.append(frame)
+        self.decoder.feed(data)
+        return self.decoder.frames()
 
     def send(self, frame):
         if not self.connected:

@@ -4,14 +4,8 @@ Both drivers have one small interface: configure() at boot, poll() -> one code (
 work. Frame layouts are in ../shared/HARDWARE.md; zone values marked "unconfirmed" are read-modify-written so a
 wrong guess costs only that setting."""
 
-from firmware.hw import ticks_diff
+from firmware.clock import const, ticks_diff
 from pintu_protocol import crc16
-
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
 
 _T_READ = const(0x07)
 _T_WRITE = const(0x08)

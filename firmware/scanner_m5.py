@@ -4,14 +4,8 @@ SSI frame: length | opcode | source (04 = host) | status | data | checksum (two'
 In "host" trigger mode the unit asks for each read with START_DECODE (`04 E4 04 00 FF 14`); in "auto" mode the base
 reads continuously and nothing is sent. Codes arrive as text ending in CR (or CRLF)."""
 
-from firmware.hw import ticks_diff
+from firmware.clock import const, ticks_diff
 from firmware.scanner import CodeReader
-
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
 
 _START_DECODE = const(0xE4)
 _STOP_DECODE = const(0xE5)

@@ -12,6 +12,7 @@ PROTOCOL_SUITES = [
     "tests.portable.test_protocol_vectors",
     "tests.portable.test_protocol_session",
     "tests.portable.test_protocol_stream",
+    "tests.portable.test_protocol_topics",
 ]
 
 

@@ -40,16 +40,20 @@ def valid_device_id(device_id):
 
 
 def encode_frame(msg, device_id, counter, signer, from_host):
+    """counter: the frame's counter, or a counter store (counters.py) to take it from once the frame is known to be
+    sendable, so that a frame refused here uses no counter."""
     if not valid_device_id(device_id):
         raise LocalProtocolError("bad device id %r" % (device_id,))
-    if not 0 < counter <= MAX_COUNTER:
-        raise LocalProtocolError("counter out of range: %r" % (counter,))
     msg_type, body = encode_body(msg)
     dev = device_id.encode()
+    if 4 + len(dev) + 4 + len(body) + TAG_LEN > MAX_FRAME:
+        raise LocalProtocolError("frame longer than %d bytes" % MAX_FRAME)
+    if not isinstance(counter, int):
+        counter = counter.next_tx()
+    if not 0 < counter <= MAX_COUNTER:
+        raise LocalProtocolError("counter %r out of range: exhausted? give the device a new key" % (counter,))
     head = struct.pack(">BBBB", VERSION, msg_type, FLAG_FROM_HOST if from_host else 0, len(dev))
     signed = b"".join((head, dev, struct.pack(">I", counter), body))
-    if len(signed) + TAG_LEN > MAX_FRAME:
-        raise LocalProtocolError("frame longer than %d bytes" % MAX_FRAME)
     return signed + signer.tag(signed)
 
 

@@ -74,8 +74,11 @@ def encode_stream(frame):
 class StreamDecoder:
     """Bytes in, whole frames out. Resyncs at the next 0x00 after noise, truncation or an over-long frame.
 
-    feed() the bytes read; then call next_frame() until it returns None. It returns a frame (bytes, CRC checked,
-    still to be authenticated) or raises FramingError for one dropped stretch; call it again to go on.
+    feed() the bytes read, then take the frames: `for frame in decoder.frames(): ...` yields every whole frame fed
+    so far (CRC checked, still to be authenticated) and skips the stretches it drops. Each dropped stretch (noise, a
+    cut, corrupt or over-long frame) adds one to `errors`, a count the caller may report, and is passed to
+    on_error(FramingError) when the caller gives one (to log it). A caller may stop iterating at any frame: the rest
+    wait for the next call.
     Memory held: the fed-but-not-drained frames plus at most MAX_ENCODED bytes of a partial one."""
 
     def __init__(self, max_encoded=MAX_ENCODED):
@@ -83,6 +86,7 @@ class StreamDecoder:
         self._partial = bytearray()
         self._overflow = False
         self._ready = []  # encoded stretches between delimiters, or a FramingError to raise in turn
+        self.errors = 0  # stretches dropped since this decoder was made
 
     def feed(self, data):
         start = 0
@@ -106,16 +110,21 @@ class StreamDecoder:
                 self._partial = bytearray()
             start = zero + 1
 
-    def next_frame(self):
-        if not self._ready:
-            return None
-        item = self._ready.pop(0)
-        if isinstance(item, FramingError):
-            raise item
-        raw = cobs_decode(item)
-        if len(raw) < 3:
-            raise FramingError("frame too short", E_FRAME_CORRUPT)
-        frame = raw[:-2]
-        if crc16(frame) != (raw[-2] << 8) | raw[-1]:
-            raise FramingError("CRC mismatch", E_FRAME_CRC)
-        return frame
+    def frames(self, on_error=None):
+        while self._ready:
+            item = self._ready.pop(0)
+            try:
+                if isinstance(item, FramingError):
+                    raise item
+                raw = cobs_decode(item)
+                if len(raw) < 3:
+                    raise FramingError("frame too short", E_FRAME_CORRUPT)
+                frame = raw[:-2]
+                if crc16(frame) != (raw[-2] << 8) | raw[-1]:
+                    raise FramingError("CRC mismatch", E_FRAME_CRC)
+            except FramingError as e:
+                self.errors += 1
+                if on_error is not None:
+                    on_error(e)
+                continue
+            yield frame

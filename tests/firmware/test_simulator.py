@@ -12,8 +12,8 @@ import pytest
 import pintu_protocol as p
 from pintu.tech.simulator import Simulator, SimulatorError, device_key, make_configs, parse_mqtt_url, run_simulation
 from pintu_protocol import verdicts
+from pintu_protocol.topics import STATUS, UP, down_topic, every, parse_topic
 from tests.conftest import require_program
-from tests.portable.common import whole_frames
 
 VERDICT_FOR = {b"PINTU1:green": verdicts.GREEN, b"PINTU1:red": verdicts.RED, b"PINTU1:black": verdicts.BLACK,
                b"PINTU1:full": verdicts.FULL}
@@ -81,7 +81,7 @@ class PtyPeer(Peer):
                     continue
                 decoder = self.decoders[fd]
                 decoder.feed(data)
-                for frame in whole_frames(decoder):
+                for frame in decoder.frames():
                     answer = self.handle(frame)
                     if answer is not None:
                         os.write(fd, p.encode_stream(answer))
@@ -186,11 +186,11 @@ def test_units_keep_their_queue_and_counter_in_a_workdir(tmp_path, pty_peer):
         pty_peer.paused = True
         sim.units[0].scan(b"PINTU1:red")
         assert sim.units[0].wait_for_pattern(after=0) == "see_guard"
-        used = sim.units[0].app.session.tx_counter
+        used = sim.units[0].app.counters.tx
     assert (tmp_path / "sim-1" / "counter").exists() and (tmp_path / "sim-1" / "queue").exists()
     pty_peer.paused = False
     with Simulator(configs, serial=pty_peer.ports[:1], workdir=tmp_path) as sim:
-        assert sim.units[0].app.session.tx_counter > used  # continues above the counters the last run used
+        assert sim.units[0].app.counters.tx > used  # continues above the counters the last run used
         deadline = time.monotonic() + 10
         while len(sim.units[0].app.queue) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -239,17 +239,17 @@ class MqttPeer(Peer):
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-host")
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port)
-        self.client.subscribe([("pintu/+/+/up", 1), ("pintu/+/+/status", 1)])
+        self.client.subscribe([(every(UP), 1), (every(STATUS), 1)])
         self.client.loop_start()
 
     def _on_message(self, client, userdata, message):
-        parts = message.topic.split("/")
-        if parts[3] == "status":
-            self.status[parts[2]] = message.payload
+        site, device, kind = parse_topic(message.topic)
+        if kind == STATUS:
+            self.status[device] = message.payload
             return
         answer = self.handle(message.payload)
         if answer is not None:
-            client.publish("pintu/%s/%s/down" % (parts[1], parts[2]), answer, qos=1)
+            client.publish(down_topic(site, device), answer, qos=1)
 
     def close(self):
         self.client.loop_stop()

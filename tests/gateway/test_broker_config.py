@@ -6,8 +6,8 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from pintu.gateway.mqtt_link import down_topic, up_topic
 from pintu.registry.broker import HOST_USER, write_broker_config
+from pintu_protocol.topics import UP, down_topic, every, up_topic
 from tests.mosquitto import Broker, free_port
 
 pytestmark = pytest.mark.mosquitto
@@ -58,7 +58,7 @@ def test_files_are_owner_only_and_passwords_hashed(tmp_path):
 def test_acl_confines_each_device_to_its_own_topics(broker):
     seen = []
     host, rc = client(broker.port, HOST_USER, "host-secret", lambda c, u, m: seen.append((m.topic, m.payload)),
-                      subscribe=["pintu/+/+/up"])
+                      subscribe=[every(UP)])
     assert rc == 0
     door1, rc = client(broker.port, "door-1", "pw-door-1")
     assert rc == 0
@@ -102,7 +102,7 @@ def test_wrong_password_and_no_credentials_are_refused(broker):
 def test_oversize_packets_never_reach_the_host(broker):
     seen = []
     host, _ = client(broker.port, HOST_USER, "host-secret", lambda c, u, m: seen.append(len(m.payload)),
-                     subscribe=["pintu/+/+/up"])
+                     subscribe=[every(UP)])
     door1, rc = client(broker.port, "door-1", "pw-door-1")
     assert rc == 0
     time.sleep(0.3)

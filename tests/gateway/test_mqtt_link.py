@@ -6,7 +6,8 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from pintu.gateway.mqtt_link import MqttLink, down_topic, parse_topic, parse_url, up_topic
+from pintu.gateway.mqtt_link import MqttLink, parse_url
+from pintu_protocol.topics import down_topic, up_topic
 from tests.mosquitto import Broker, free_port
 
 pytestmark = pytest.mark.mosquitto
@@ -65,11 +66,7 @@ def broker(tmp_path):
     b.stop()
 
 
-def test_topics():
-    assert parse_topic("pintu/kantor-bekasi/door-1/up") == ("kantor-bekasi", "door-1", "up")
-    assert parse_topic("pintu/site/door-1/down") is None
-    assert parse_topic("pintu/site/door 1/up") is None
-    assert parse_topic("other/site/door-1/up") is None
+def test_broker_urls():  # topics: tests/portable/test_protocol_topics.py
     assert parse_url("mqtt://u:pw@10.0.0.2:1884") == ("10.0.0.2", 1884, "u", "pw")
     with pytest.raises(ValueError):
         parse_url("http://x")

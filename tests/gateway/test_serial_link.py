@@ -39,8 +39,7 @@ class Pty:
             ready, _, _ = select.select([self.fd], [], [], 0.05)
             if ready:
                 decoder.feed(os.read(self.fd, 4096))
-                frame = decoder.next_frame()
-                if frame is not None:
+                for frame in decoder.frames():
                     return frame
         raise TimeoutError("no frame from the host")
 

@@ -14,8 +14,8 @@ import pytest
 
 import pintu_protocol as p
 from pintu.data.datadir import DataDir
-from pintu.gateway.mqtt_link import down_topic, up_topic
 from pintu.registry import provision
+from pintu_protocol.topics import down_topic, up_topic
 from pintu_protocol.verdicts import BLACK, GREEN, RED
 from tests.gateway.conftest import PEOPLE, make_office
 from tests.mosquitto import Broker, free_port
@@ -63,11 +63,7 @@ class SerialUnit:
     def receive(self, timeout=10.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                frame = self.decoder.next_frame()
-            except p.FramingError:
-                continue
-            if frame is not None:
+            for frame in self.decoder.frames():
                 return self.session.receive(frame)
             ready, _, _ = select.select([self.fd], [], [], 0.05)
             if ready:

@@ -12,6 +12,7 @@ import sys
 import hw_fake  # firmware/hw_fake.py, also put in /virtual by the bridge
 
 from firmware import hw
+from firmware.clock import ticks_diff, ticks_ms
 
 BOOT_MESSAGE = "pintu: starting (virtual board: no boot window)"
 
@@ -45,20 +46,20 @@ class SteppedClock(hw.Clock):
     """Real ticks; sleep_ms returns at once because the bridge's timer paces the loop. now_ms feeds the recorder."""
 
     def __init__(self):
-        self._start = hw.ticks_ms()
+        self._start = ticks_ms()
 
     def sleep_ms(self, ms):
         pass
 
     @property
     def now_ms(self):
-        return hw.ticks_diff(hw.ticks_ms(), self._start)
+        return ticks_diff(ticks_ms(), self._start)
 
 
 class VirtualHardware(hw_fake.FakeHardware):
     """Fake scanner (an emulated GM65), recorded LEDs/buzzer/relay, the console as the serial link."""
 
-    def __init__(self, clock, recorder, module, stream):
+    def __init__(self, clock, recorder, module, stream=None):
         super().__init__(clock, recorder, module, stream)
         self.reset_requested = False
 
@@ -90,13 +91,9 @@ class VirtualBoard:
             print("pintu: maintenance boot: REPL attached, app not started; machine.reset() to run it")
             return False
         print(BOOT_MESSAGE)
-        board = json.loads(self.files.read("board.json"))
-        scanner = board["scanner"]
-        module = None if scanner["model"] == "m5-atomic-qr" else hw_fake.FakeGm65(scanner["factory_baud"])
-        self.hardware = VirtualHardware(self.clock, self.recorder, module, self.stream)
-        from firmware import unit
-
-        self.app = unit.build(self.files, self.clock, self.hardware)
+        # The deployed board.json and pintu.json, as a board's main.py reads them.
+        self.app, self.hardware = hw_fake.unit_on_fakes(self.files, self.clock, self.recorder,
+                                                        hardware=VirtualHardware, stream=self.stream)
         main.release_boot_modules()
         if getattr(self.app, "needs_watchdog", False):
             self.watchdog = self.hardware.watchdog(self.app.watchdog_ms)

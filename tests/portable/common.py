@@ -29,18 +29,6 @@ def message_from_vector(vec):
     return cls(*values)
 
 
-def whole_frames(decoder):
-    """Every frame the stream decoder has whole, skipping the stretches it drops (noise, cut or bad frames)."""
-    while True:
-        try:
-            frame = decoder.next_frame()
-        except p.FramingError:
-            continue
-        if frame is None:
-            return
-        yield frame
-
-
 def raises(exc_type, fn, *args):
     """Call fn(*args) and return the exception it raised; fail if it raised nothing or something else."""
     try:

@@ -5,8 +5,10 @@ import json
 
 import pintu_protocol as p
 from firmware import feedback, unit
-from firmware.hw_fake import TEST_KEY, Bench, MemFiles, bench_config
+from firmware.hw_fake import MemFiles
+from firmware.testbench import TEST_KEY, Bench, bench_config
 from pintu_protocol import verdicts
+from pintu_protocol.counters import MemoryCounters
 
 try:
     HERE = __file__.rsplit("/", 1)[0]
@@ -70,7 +72,7 @@ def test_scan_sends_the_exact_frame_and_admit_plays_the_admit_pattern():
     bench.run(10)
     wire = bench.stream.take()
     # Counter 1 was the HELLO, counter 2 became the scan id, so the SCAN is frame 3 carrying scan 2.
-    reference = p.Session("door-1", TEST_KEY, p.UNIT, tx_counter=2)
+    reference = p.Session("door-1", TEST_KEY, p.UNIT, MemoryCounters(tx=2))
     assert wire == p.encode_stream(reference.send(p.Scan(2, "main", p.IN, CODE)))
     scan = bench.host.read(wire)[0]
     assert scan == p.Scan(2, "main", p.IN, CODE)
@@ -330,7 +332,7 @@ def test_config_message_is_applied_within_bounds_and_acknowledged():
     bench.host.send(p.Config(800, 500, 700, 0, 10, 0))
     bench.run(20)
     acks = bench.host.read()
-    assert acks == [p.Ack(p.CONFIG, bench.host.session.tx_counter)]
+    assert acks == [p.Ack(p.CONFIG, bench.host.session.counters.tx)]
     s = bench.app.settings
     assert (s["verdict_timeout_ms"], s["relay_ms"], s["repeat_ms"], s["offline_queue"]) == (800, 700, 0, 0)
     bench.host.send(p.Config(1, 1, 65535, 0, 1, 1))  # out of range: clamped
@@ -343,12 +345,12 @@ def test_reboot_continues_above_every_counter_used_and_keeps_the_queue():
     bench.stream.connected = False
     bench.scan(CODE)
     bench.run(3000)
-    used = bench.app.session.tx_counter
+    used = bench.app.counters.tx
     board = load_board()
     rebooted = Bench(board, bench.config, files=bench.files)
     rebooted.host.session = bench.host.session  # the same host session, which has seen the old counters
     rebooted.run(20)
     msgs = rebooted.host.read()
     assert [type(m) for m in msgs] == [p.Hello, p.Queued]
-    assert rebooted.app.session.tx_counter > used
+    assert rebooted.app.counters.tx > used
     assert msgs[1].code == CODE

@@ -5,29 +5,23 @@ import json
 
 import pintu_protocol as p
 from firmware import hw, hw_optional, main
+from firmware.fake_mqtt import FakeBroker, FakeMqttClient, FakeWifi
 from firmware.feedback import Feedback
-from firmware.hw_fake import (
-    TEST_KEY,
-    Bench,
-    FakeBroker,
-    FakeClock,
-    FakeMqttClient,
-    FakePin,
-    FakePixels,
-    FakePwm,
-    FakeStream,
-    FakeWatchdog,
-    FakeWifi,
-    Recorder,
-)
+from firmware.hw_fake import FakeClock, FakePin, FakePixels, FakePwm, FakeStream, FakeWatchdog, Recorder
 from firmware.link_mqtt import MqttLink
 from firmware.link_serial import EscapeWatch, ReplEscape, SerialLink
+from firmware.testbench import TEST_KEY, Bench
 from pintu_protocol import verdicts
+from pintu_protocol.topics import topic
 
 try:
     HERE = __file__.rsplit("/", 1)[0]
 except NameError:  # pragma: no cover
     HERE = "."
+
+
+def _topic(device, kind):
+    return topic("hq", device, kind).encode()
 
 
 def load_board(name):
@@ -87,7 +81,7 @@ def test_serial_link_raises_repl_escape_and_counts_framing_errors():
     stream = FakeStream()
     link = SerialLink(stream, FakeClock())
     stream.push(b"\x00boot noise\x00")
-    assert list(link.poll()) == [] and link.framing_errors == 1
+    assert list(link.poll()) == [] and link.decoder.errors == 1
     stream.push(b"\x03\x03\x03")
     try:
         link.poll()
@@ -153,13 +147,13 @@ def test_mqtt_link_connects_with_last_will_online_status_and_subscription():
     link.tick()
     assert link.connected
     client = broker.clients[0]
-    assert client.will == (b"pintu/hq/door-1/status", b"offline", True, 1)
-    assert broker.retained[b"pintu/hq/door-1/status"] == b"online"
-    assert [t for (_c, t) in broker.subscriptions] == [b"pintu/hq/door-1/down"]
+    assert client.will == (_topic("door-1", "status"), b"offline", True, 1)
+    assert broker.retained[_topic("door-1", "status")] == b"online"
+    assert [t for (_c, t) in broker.subscriptions] == [_topic("door-1", "down")]
     assert link.send(b"frame-1")
-    assert broker.published[-1] == (b"pintu/hq/door-1/up", b"frame-1", False, 1)
-    broker.publish(b"pintu/hq/door-1/down", b"answer")
-    broker.publish(b"pintu/hq/door-2/down", b"not ours")
+    assert broker.published[-1] == (_topic("door-1", "up"), b"frame-1", False, 1)
+    broker.publish(_topic("door-1", "down"), b"answer")
+    broker.publish(_topic("door-2", "down"), b"not ours")
     assert link.poll() == [b"answer"]
 
 
@@ -183,7 +177,7 @@ def test_mqtt_link_reconnects_with_backoff_and_resubscribes():
     link = mqtt_link(broker, clock, wifi)
     link.tick()
     broker.drop()
-    assert broker.retained[b"pintu/hq/door-1/status"] == b"offline"  # the last will
+    assert broker.retained[_topic("door-1", "status")] == b"offline"  # the last will
     assert not link.send(b"lost")
     assert not link.connected
     tries = []
@@ -203,8 +197,8 @@ def test_mqtt_link_reconnects_with_backoff_and_resubscribes():
         clock.advance(1000)
         link.tick()
     assert link.connected and link.connects == 2
-    assert broker.retained[b"pintu/hq/door-1/status"] == b"online"
-    assert [t for (_c, t) in broker.subscriptions] == [b"pintu/hq/door-1/down"]  # resubscribed on the new session
+    assert broker.retained[_topic("door-1", "status")] == b"online"
+    assert [t for (_c, t) in broker.subscriptions] == [_topic("door-1", "down")]  # resubscribed on the new session
 
 
 def test_unit_over_mqtt_queues_while_the_broker_is_down_and_replays_after():
@@ -217,7 +211,7 @@ def test_unit_over_mqtt_queues_while_the_broker_is_down_and_replays_after():
     bench = Bench(board, cfg)
     host = p.Session("door-7", TEST_KEY, p.HOST)
     broker = bench.broker
-    up, down = b"pintu/hq/door-7/up", b"pintu/hq/door-7/down"
+    up, down = _topic("door-7", "up"), _topic("door-7", "down")
 
     def unit_messages():
         out = [host.receive(m) for (t, m, _r, _q) in broker.published if t == up]

@@ -6,8 +6,9 @@ import json
 from firmware import board as board_mod
 from firmware import config as config_mod
 from firmware.counter import BLOCK, CounterError, CounterStore
-from firmware.hw_fake import MemFiles, PowerCut, bench_config
+from firmware.hw_fake import MemFiles, PowerCut
 from firmware.queue import OfflineQueue, Record, encode
+from firmware.testbench import bench_config
 
 try:
     HERE = __file__.rsplit("/", 1)[0]
@@ -109,24 +110,40 @@ def test_counter_writes_flash_once_per_block_and_restarts_above_every_used_value
     files = MemFiles()
     store = CounterStore(files)
     counter = store.load()
-    assert counter == 0 and store.writes == 1
-    for _ in range(1000):
-        counter += 1
-        store.ensure(counter)
-    assert store.writes == 1 + 1000 // BLOCK
+    stored = [files.read("counter")]  # each value the file took
+    assert counter == 0 and stored[0] is not None
+    for expected in range(1, 1001):
+        counter = store.next_tx()
+        if files.read("counter") != stored[-1]:
+            stored.append(files.read("counter"))
+        assert counter == expected and int(stored[-1]) > counter  # reserved on flash before it is used
+    assert len(stored) == 1 + 1000 // BLOCK
     rebooted = CounterStore(files)
     assert rebooted.load() >= counter
     assert rebooted.load() - counter <= 3 * BLOCK
+    assert rebooted.next_tx() > counter
+
+
+def test_counter_store_accepts_only_rising_host_counters():
+    store = CounterStore(MemFiles())
+    store.load()
+    assert store.accept_rx(3) and store.rx == 3
+    assert not store.accept_rx(3) and not store.accept_rx(1)  # a replay, or an older frame arriving late
+    assert store.accept_rx(4) and store.rx == 4
 
 
 def test_counter_survives_a_power_cut_during_its_write():
     files = MemFiles()
     store = CounterStore(files)
     store.load()
+    reserved = int(files.read("counter"))
+    store.tx = store.limit - 1  # the block is used up: the next counter needs a new one
     for budget in (0, 1, 2):
         files.power_cut_after(budget)
-        raises(PowerCut, store.ensure, store.limit)
-        assert int(files.read("counter")) > 0  # the old reservation is intact
+        raises(PowerCut, store.next_tx)
+        assert int(files.read("counter")) == reserved  # the old reservation is intact
+        assert store.tx == reserved - 1  # and the counter past it was not handed out
+    assert store.next_tx() == reserved and int(files.read("counter")) > reserved  # the write is tried again
     files.data["counter"] = bytearray(b"\xff\x00garbage")
     raises(CounterError, CounterStore(files).load)
 

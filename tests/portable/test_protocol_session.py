@@ -2,6 +2,7 @@
 
 import pintu_protocol as p
 from pintu_protocol import errors
+from pintu_protocol.counters import MemoryCounters
 from pintu_protocol.messages import MAX_CODE
 
 from .common import Lcg, pair, raises, random_message, sender_for
@@ -28,10 +29,8 @@ def test_loopback_over_a_byte_stream_in_odd_chunks():
         step = 1 + rng.next(97)
         decoder.feed(wire[pos : pos + step])
         pos += step
-        frame = decoder.next_frame()
-        while frame is not None:
+        for frame in decoder.frames():
             got.append(host.receive(frame))
-            frame = decoder.next_frame()
     assert got == sent
 
 
@@ -44,7 +43,7 @@ def test_replay_is_refused_and_counters_advance():
     assert e.code == errors.E_REPLAY
     e = raises(p.AuthError, host.receive, second)  # the same frame again
     assert e.code == errors.E_REPLAY
-    assert host.rx_counter == 2
+    assert host.counters.rx == 2
 
 
 def test_unit_reboot_rule_counter_restored_above_last_sent():
@@ -52,9 +51,9 @@ def test_unit_reboot_rule_counter_restored_above_last_sent():
     for i in range(5):
         host.receive(unit.send(p.Scan(i + 1, "gate", p.IN, b"x")))
     # A reboot that forgot its counter is refused until it starts above what it used (firmware reserves blocks).
-    rebooted = p.Session("door-1", bytes(range(0x20, 0x40)), p.UNIT, tx_counter=2)
+    rebooted = p.Session("door-1", bytes(range(0x20, 0x40)), p.UNIT, MemoryCounters(tx=2))
     raises(p.AuthError, host.receive, rebooted.send(p.Hello("1", "b", b"")))
-    reserved = p.Session("door-1", bytes(range(0x20, 0x40)), p.UNIT, tx_counter=64)
+    reserved = p.Session("door-1", bytes(range(0x20, 0x40)), p.UNIT, MemoryCounters(tx=64))
     assert host.receive(reserved.send(p.Hello("1", "b", b""))) == p.Hello("1", "b", b"")
 
 
@@ -106,7 +105,7 @@ def test_encoder_refuses_what_the_protocol_cannot_carry():
     raises(p.LocalProtocolError, unit.send, ("not", "a", "message"))
     raises(p.LocalProtocolError, p.Session, "door-1", b"short", p.UNIT)
     raises(p.LocalProtocolError, p.Session("bad id!", bytes(32), p.UNIT).send, p.Hello("1", "b", b""))
-    assert unit.tx_counter == 0  # nothing refused used up a counter
+    assert unit.counters.tx == 0  # nothing refused used up a counter
 
 
 def test_decoder_errors_carry_stable_codes():
@@ -148,3 +147,16 @@ def test_verdict_for_the_unit_carries_every_field():
     msg = p.Verdict(77, p.verdicts.RED, p.verdicts.R_NO_DOSE, 49, 50, "Puskesmas Karang Kitri")
     got = unit.receive(host.send(msg))
     assert got.scan == 77 and got.verdict == p.verdicts.RED and got.referral == "Puskesmas Karang Kitri"
+
+
+def test_session_takes_its_counters_from_the_store_it_is_given():
+    key = bytes(range(0x20, 0x40))
+    store = MemoryCounters(tx=41)
+    unit = p.Session("door-1", key, p.UNIT, store)
+    frame = unit.send(p.Hello("1", "b", b""))
+    assert p.read_header(frame).counter == 42 and store.tx == 42
+    seen = MemoryCounters(rx=42)  # e.g. another host worker accepted it already
+    host = p.Session("door-1", key, p.HOST, seen)
+    assert raises(p.AuthError, host.receive, frame).code == errors.E_REPLAY
+    seen.rx = 41
+    assert host.receive(frame) == p.Hello("1", "b", b"") and seen.rx == 42

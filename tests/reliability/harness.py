@@ -1,16 +1,14 @@
 """What the crash, fault and hostile-input tests share with bench/faults.py and bench/hostile.py: an office whose
-door units log in to a real Mosquitto, `pintu serve` as a process that can be killed, a TCP proxy that can cut the
-network between units and broker, simulated units (the real firmware under CPython) instrumented to say what each
-scan showed, and the audit that compares what the units showed with what the host recorded.
+door units log in to a real Mosquitto, `pintu serve` as a process that can be killed, simulated units (the real
+firmware under CPython) that say what each scan showed, and the audit that compares what the units showed with what
+the host recorded. The TCP proxy that cuts the network between units and broker is in proxy.py.
 
 Everything runs on 127.0.0.1; every wait has a timeout."""
 
 import json
 import os
 import random
-import selectors
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from firmware.app import IDLE
 from pintu import registry
 from pintu.data.datadir import DataDir
 from pintu.registry import cards, provision
@@ -145,140 +144,7 @@ def mqtt_serve(office, log_path, client_id="host-a"):
     return Serve(office.path, ["--mqtt", "mqtt://127.0.0.1:%d" % office.port, "--client-id", client_id], log_path)
 
 
-# -- a TCP proxy between units and broker ----------------------------------------------------------------------------
-
-
-class TcpProxy:
-    """127.0.0.1:port -> 127.0.0.1:target. drop(): close every connection and refuse new ones (a cable pulled,
-    Wi-Fi gone); pause(): keep connections but forward nothing (a stalled link); restore() undoes both."""
-
-    def __init__(self, target):
-        self.target = target
-        self._listener = socket.socket()
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(64)
-        self.port = self._listener.getsockname()[1]
-        self._pairs = []
-        self._lock = threading.Lock()
-        self._down = False
-        self._paused = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="proxy", daemon=True)
-        self._thread.start()
-        self.connections = 0
-
-    def _run(self):
-        sel = selectors.DefaultSelector()
-        sel.register(self._listener, selectors.EVENT_READ, None)
-        while not self._stop.is_set():
-            with self._lock:
-                pairs = list(self._pairs)
-            for a, b in pairs:
-                for s, peer in ((a, b), (b, a)):
-                    try:
-                        sel.register(s, selectors.EVENT_READ, peer)
-                    except (KeyError, ValueError, OSError):
-                        pass
-            ready = sel.select(0.05) if not self._paused else [(k, e) for k, e in sel.select(0.05)
-                                                                  if k.fileobj is self._listener]
-            for key, _ in ready:
-                if key.fileobj is self._listener:
-                    self._accept()
-                    continue
-                try:
-                    data = key.fileobj.recv(65536)
-                except OSError:
-                    data = b""
-                if not data:
-                    self._close_pair(key.fileobj)
-                    continue
-                try:
-                    key.data.sendall(data)
-                except OSError:
-                    self._close_pair(key.fileobj)
-            for key in list(sel.get_map().values()):
-                if key.fileobj is not self._listener:
-                    sel.unregister(key.fileobj)
-        sel.close()
-
-    def _accept(self):
-        try:
-            client, _ = self._listener.accept()
-        except OSError:
-            return
-        if self._down:
-            client.close()
-            return
-        try:
-            upstream = socket.create_connection(("127.0.0.1", self.target), timeout=2)
-        except OSError:
-            client.close()
-            return
-        with self._lock:
-            self._pairs.append((client, upstream))
-            self.connections += 1
-
-    def _close_pair(self, sock):
-        with self._lock:
-            for pair in list(self._pairs):
-                if sock in pair:
-                    self._pairs.remove(pair)
-                    for s in pair:
-                        try:
-                            s.close()
-                        except OSError:
-                            pass
-
-    def drop(self):
-        self._down = True
-        with self._lock:
-            pairs, self._pairs = self._pairs, []
-        for pair in pairs:
-            for s in pair:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                s.close()
-
-    def pause(self):
-        self._paused = True
-
-    def restore(self):
-        self._down = False
-        self._paused = False
-
-    def close(self):
-        self.drop()
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._listener.close()
-
-
-# -- simulated units that say what they showed ----------------------------------------------------------------------
-
-
-def instrument(unit):
-    """Record on unit.shown every (scan id, verdict) the unit showed a visitor: a host VERDICT for the scan it was
-    waiting for, or OFFLINE. (Hooks on the app's two display paths; what they do is unchanged.)"""
-    app = unit.app
-    unit.shown = []
-    on_verdict, offline = app._on_verdict, app._offline
-
-    def _on_verdict(verdict):
-        showing = app.state == 1 and app._pending is not None and verdict.scan == app._pending[0]
-        on_verdict(verdict)
-        if showing:
-            unit.shown.append((verdict.scan, verdict.verdict))
-
-    def _offline(scan_id, code):
-        offline(scan_id, code)
-        unit.shown.append((scan_id, OFFLINE))
-
-    app._on_verdict = _on_verdict
-    app._offline = _offline
-    return unit
+# -- simulated units (each records what it showed: SimulatedUnit.shown) ---------------------------------------------
 
 
 def mqtt_units(office, port, workdir=None):
@@ -286,7 +152,7 @@ def mqtt_units(office, port, workdir=None):
     units = []
     for cfg in office.configs:
         folder = None if workdir is None else Path(workdir) / cfg["device_id"]
-        units.append(instrument(SimulatedUnit(cfg, None, ("127.0.0.1", port), None, folder)))
+        units.append(SimulatedUnit(cfg, None, ("127.0.0.1", port), None, folder))
     return units
 
 
@@ -349,8 +215,9 @@ class Driver:
 
 def settle(units, timeout=60):
     """Wait until every unit is idle with an empty offline queue and nothing in flight. -> bool."""
-    return wait_for(lambda: all(u.app.state == 0 and not u.app.feedback.busy and len(u.app.queue) == 0
-                                and u.app._inflight is None for u in units), timeout, 0.1)
+    # An empty queue has no QUEUED replay in flight either: a replay is of the queue's head, removed once settled.
+    return wait_for(lambda: all(u.app.state == IDLE and not u.app.feedback.busy and len(u.app.queue) == 0
+                                for u in units), timeout, 0.1)
 
 
 # -- the audit ---------------------------------------------------------------------------------------------------------

@@ -19,10 +19,10 @@ from pintu.gateway.gateway import Gateway
 from pintu.registry import cards, provision
 from pintu.rules.credentials import Issuer, new_key
 from pintu_protocol.auth import Signer
+from pintu_protocol.counters import MemoryCounters
 from pintu_protocol.frame import FLAG_FROM_HOST, MAX_FRAME
 from pintu_protocol.verdicts import EXIT, GREEN, YELLOW
 from tests.gateway.conftest import make_office
-from tests.portable.common import whole_frames
 
 ADMITS = (GREEN, YELLOW, EXIT)
 SQL = ("'; DROP TABLE persons; --", "\" OR 1=1 --", "x'); DELETE FROM events; --", "1; UPDATE sites SET capacity=0",
@@ -156,33 +156,33 @@ def frame_campaign(target, tally, rng, n):
         fresh = target.send("door-1", p.Heartbeat(1, 0, 0, 0, 0, ""))
         target.handle(fresh)
         frame_attempt(target, tally, "replayed frame", fresh)
-        old = max(1, unit.tx_counter - rng.randrange(1, 50))
+        old = max(1, unit.counters.tx - rng.randrange(1, 50))
         frame_attempt(target, tally, "rewound counter", _signed(key1, "door-1", old, p.SCAN,
                                                                  _scan_body(target.valid)))
         # Authentic frames (fresh counter, right key) whose length fields lie.
-        unit.tx_counter += 1
+        unit.counters.tx += 1
         body = _scan_body(target.valid)
         lie = bytearray(body)
         pos = rng.choice((5 + 5 + 1,))  # the code's u16 length after scan(4) + door(1+5) + direction(1)
         struct.pack_into(">H", lie, pos, rng.choice((0xFFFF, 1201, len(target.valid) + 1, 60000)))
-        frame_attempt(target, tally, "oversize length field", _signed(key1, "door-1", unit.tx_counter, p.SCAN,
+        frame_attempt(target, tally, "oversize length field", _signed(key1, "door-1", unit.counters.tx, p.SCAN,
                                                                        bytes(lie)))
-        unit.tx_counter += 1
+        unit.counters.tx += 1
         frame_attempt(target, tally, "unknown message type",
-                      _signed(key1, "door-1", unit.tx_counter, rng.choice((0, 0x7F, 0xEE, 0xFF)), body),
+                      _signed(key1, "door-1", unit.counters.tx, rng.choice((0, 0x7F, 0xEE, 0xFF)), body),
                       allow_error=True)
-        unit.tx_counter += 1
+        unit.counters.tx += 1
         frame_attempt(target, tally, "unknown version",
-                      _signed(key1, "door-1", unit.tx_counter, p.SCAN, body, version=rng.choice((0, 2, 0xFF))),
+                      _signed(key1, "door-1", unit.counters.tx, p.SCAN, body, version=rng.choice((0, 2, 0xFF))),
                       allow_error=True)
-        unit.tx_counter += 1
+        unit.counters.tx += 1
         frame_attempt(target, tally, "host-direction flag (reflection)",
-                      _signed(key1, "door-1", unit.tx_counter, p.SCAN, body, flags=FLAG_FROM_HOST))
+                      _signed(key1, "door-1", unit.counters.tx, p.SCAN, body, flags=FLAG_FROM_HOST))
         # A valid frame of door-1 under door-2: on door-2's MQTT topic, and with the id in the frame rewritten.
         other = target.send("door-1", p.Scan(rng.randrange(1, 1 << 32), "lobby", p.IN, target.valid))
         frame_attempt(target, tally, "frame on another device's topic", other, origin=("kantor", "door-2"))
         frame_attempt(target, tally, "frame replayed under another id", other.replace(b"door-1", b"door-2", 1))
-        revoked = p.Session("door-3", bytes.fromhex(target.revoked_unit["key"]), p.UNIT, tx_counter=1000 + _)
+        revoked = p.Session("door-3", bytes.fromhex(target.revoked_unit["key"]), p.UNIT, MemoryCounters(tx=1000 + _))
         frame_attempt(target, tally, "revoked device", revoked.send(p.Scan(1, "lobby", p.IN, target.valid)))
 
 
@@ -205,7 +205,7 @@ def stream_campaign(tally, rng, n, target=None):
         crashed = wrong = False
         try:
             decoder.feed(bytes(data))
-            for frame in whole_frames(decoder):
+            for frame in decoder.frames():
                 if len(frame) > MAX_FRAME:
                     wrong = True
                 if target is not None:
@@ -255,7 +255,7 @@ def code_attempt(target, tally, kind, code, door="lobby", scan_ref=None):
     except Exception:  # noqa: BLE001 - counted
         crashed, wrong = True, False
     if len(code) <= p.MAX_CODE:
-        frame = target.send("door-1", p.Scan(scan_ref or target.sessions["door-1"].tx_counter, "lobby", p.IN, code))
+        frame = target.send("door-1", p.Scan(scan_ref or target.sessions["door-1"].counters.tx, "lobby", p.IN, code))
         answers, crash = target.handle(frame)
         crashed = crashed or crash
         for msg in _decoded(target, answers):
@@ -349,7 +349,8 @@ def mqtt_campaign(tmp, tally, rounds=3):
 
     import paho.mqtt.client as mqtt
 
-    from pintu.gateway.mqtt_link import MqttLink, up_topic
+    from pintu.gateway.mqtt_link import MqttLink
+    from pintu_protocol.topics import up_topic
     from tests.mosquitto import Broker, free_port
 
     port = free_port()
@@ -381,7 +382,7 @@ def mqtt_campaign(tmp, tally, rounds=3):
 
     try:
         cfg1 = office.units["door-1"]
-        session = p.Session("door-1", bytes.fromhex(cfg1["key"]), p.UNIT, tx_counter=50000)
+        session = p.Session("door-1", bytes.fromhex(cfg1["key"]), p.UNIT, MemoryCounters(tx=50000))
         for k in range(rounds):
             events = data.store._db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
             seen = gateway.stats["SCAN"]

@@ -14,7 +14,6 @@ import pintu_protocol as p
 from pintu import checkin
 from pintu_protocol.verdicts import GREEN
 from tests.conftest import require_program
-from tests.portable.common import whole_frames
 from tests.reliability.hostile import ADMITS, SQL, Tally, Target, mqtt_campaign, run_campaign
 
 LONG = os.environ.get("PINTU_HYPOTHESIS") == "long"
@@ -81,7 +80,7 @@ def test_stream_decoder_survives_any_chunks(target, chunks):
     decoder = p.StreamDecoder()
     for chunk in chunks:
         decoder.feed(chunk)
-        for frame in whole_frames(decoder):
+        for frame in decoder.frames():
             assert len(frame) <= p.MAX_FRAME
             answers, crashed = target.handle(frame)
             assert answers == [] and not crashed

@@ -13,13 +13,13 @@ from tests.conftest import ROOT, require_program
 from tests.reliability.harness import (
     Driver,
     Office,
-    TcpProxy,
     audit,
     mqtt_serve,
     mqtt_units,
     settle,
     wait_for,
 )
+from tests.reliability.proxy import TcpProxy
 
 pytestmark = pytest.mark.mosquitto
 

@@ -7,12 +7,13 @@ import subprocess
 import time
 from pathlib import Path
 
+from firmware.app import FEEDBACK
 from pintu import checkin
 from pintu.data.datadir import DataDir
 from pintu.registry import cards
 from pintu.tech.simulator import SimulatedUnit
 from tests.gateway.test_serve import PINTU
-from tests.reliability.harness import Office, Serve, instrument, settle, wait_for
+from tests.reliability.harness import Office, Serve, settle, wait_for
 from tests.reliability.test_serial_faults import PtyStream
 
 DAY = 86400
@@ -41,8 +42,8 @@ def test_no_nik_name_or_code_in_logs_cli_output_database_or_unit_flash(tmp_path)
     for i, cfg in enumerate(office.configs):
         stream = PtyStream(str(tmp_path / ("tty%d" % i)))
         streams.append(stream)
-        units.append(instrument(SimulatedUnit(dict(cfg, link={"kind": "serial", "repl_escape": False}), stream,
-                                              workdir=flash / cfg["device_id"])))
+        units.append(SimulatedUnit(dict(cfg, link={"kind": "serial", "repl_escape": False}), stream,
+                                   workdir=flash / cfg["device_id"]))
     serve = Serve(office.path, ["-v"] + sum((["--serial", s.path] for s in streams), []), tmp_path / "serve.log")
     outputs = []
     try:
@@ -52,7 +53,7 @@ def test_no_nik_name_or_code_in_logs_cli_output_database_or_unit_flash(tmp_path)
         for code in office.codes[:3]:
             units[0].wait_idle(10)
             units[0].scan(code)
-            assert wait_for(lambda: len(units[0].shown) and units[0].app.state == 2, 10)
+            assert wait_for(lambda: len(units[0].shown) and units[0].app.state == FEEDBACK, 10)
         assert wait_for(lambda: len(units[0].app.queue) == 3, 10)
         unit_files = _files(flash)
         queue = unit_files[str(flash / units[0].device_id / "queue")]

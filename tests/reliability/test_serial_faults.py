@@ -10,7 +10,7 @@ import tty
 
 import pintu_protocol as p
 from pintu.tech.simulator import SimulatedUnit
-from tests.reliability.harness import Driver, Office, Serve, audit, instrument, settle, wait_for
+from tests.reliability.harness import Driver, Office, Serve, audit, settle, wait_for
 
 
 class PtyStream:
@@ -78,7 +78,7 @@ def test_noise_unplug_mid_frame_and_host_restart_while_units_scan(tmp_path):
         cfg = dict(cfg, link={"kind": "serial", "repl_escape": False})
         stream = PtyStream(str(tmp_path / ("ttyACM%d" % i)))
         streams.append(stream)
-        units.append(instrument(SimulatedUnit(cfg, stream)))
+        units.append(SimulatedUnit(cfg, stream))
     args = []
     for stream in streams:
         args += ["--serial", stream.path]

@@ -164,7 +164,7 @@ def test_gateway_refuses_while_sqlite_is_full_or_read_only_and_recovers(tmp_path
         assert messages and all("database or disk is full" in m for m in messages), messages
         assert len(office.data.store.list_events()) == answered  # what was answered is on record, nothing else
         db.execute("PRAGMA max_page_count = 1073741823")
-        unit.session.tx_counter += 100  # frames the host never accepted: the unit moved on
+        unit.session.counters.tx += 100  # frames the host never accepted: the unit moved on
         assert unit.answer(ask(gw, unit.scan(office.codes["dewi"]))).verdict == GREEN
 
         caplog.clear()

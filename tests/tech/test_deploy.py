@@ -20,10 +20,10 @@ from tests.gateway.conftest import make_office
 from tests.mosquitto import free_port
 
 PINTU = str(Path(sys.executable).parent / "pintu")
-# protocol, umqtt, firmware but hw_fake.py (test fakes stay home), board.json, pintu.json, main.py
+# protocol, umqtt, firmware but the TEST_ONLY files (test fakes stay home), board.json, pintu.json, main.py
 UNIT = unit_files.locate()
 EXPECTED = (len(list(UNIT.protocol.glob("*.py"))) + len(list((UNIT.lib / "umqtt").glob("*.py")))
-            + len(list(UNIT.firmware.glob("*.py"))) - 1 + 3)
+            + len(list(UNIT.firmware.glob("*.py"))) - len(manifest.TEST_ONLY) + 3)
 
 
 def pintu(data, *args, timeout=120):
@@ -59,7 +59,8 @@ def test_board_files_are_what_the_firmware_expects(tmp_path):
     files = manifest.board_files(cfg, path.read_bytes())
     targets = [f.target for f in files]
     assert len(files) == len(set(targets))
-    assert "/lib/firmware/hw_fake.py" not in targets
+    assert not {"/lib/firmware/" + name for name in deploy.TEST_ONLY} & set(targets)
+    assert {"hw_fake.py", "fake_mqtt.py", "testbench.py"} <= set(deploy.TEST_ONLY)
     assert {"/main.py", "/board.json", "/pintu.json", "/lib/umqtt/simple.py", "/lib/pintu_protocol/session.py",
             "/lib/firmware/unit.py"} <= set(targets)
     assert targets[-1] == "/main.py"  # last: a deploy cut short does not boot a half app

@@ -36,7 +36,7 @@ def fake_host(listener, stop):
             if not data:
                 return
             decoder.feed(data)
-            while (frame := decoder.next_frame()) is not None:
+            for frame in decoder.frames():
                 msg = session.receive(frame)
                 if isinstance(msg, p.Scan):
                     answer = p.Verdict(msg.scan, GREEN, 0, 1, 10, "")

@@ -30,9 +30,25 @@ def _text(value, limit=p.MAX_TEXT):
     return value[:limit]
 
 
+class RegistryCounters:
+    """A device's frame counters in the registry, as a protocol session's counter store (pintu_protocol/counters.py
+    has the contract). Each call is one conditional UPDATE, so replays are refused across restarts and across
+    several `pintu serve` workers sharing the database."""
+
+    def __init__(self, store, device_id):
+        self.store = store
+        self.device_id = device_id
+
+    def next_tx(self):
+        return self.store.next_tx_counter(self.device_id)
+
+    def accept_rx(self, n):
+        return self.store.advance_rx_counter(self.device_id, n)
+
+
 class Gateway:
-    """Thread-safe: every transport thread may call handle(). Counters live in the registry, checked and advanced
-    atomically there, so replays are refused across restarts and across several `pintu serve` workers."""
+    """Thread-safe: every transport thread may call handle(). Each device's session keeps its counters in the
+    registry (RegistryCounters), so no frame is accepted twice, whichever worker handles it."""
 
     def __init__(self, data, clock=time.time, config=DEFAULT_CONFIG):
         self.data = data
@@ -82,22 +98,18 @@ class Gateway:
         if session is None:
             self._refuse("unknown_device", device_id, "no such device, or revoked")
             return []
-        session.rx_counter = 0  # the registry keeps the real one (below), shared by every worker
         try:
             msg = session.receive(frame, header)
         except p.AuthError as e:
-            self._refuse("bad_tag", device_id, e)
-            return []
-        except p.DecodeError as e:
-            if not self.data.store.advance_rx_counter(device_id, header.counter):
+            if e.code == perr.E_REPLAY:
                 self._refuse("replay", device_id, "counter %d" % header.counter)
-                return []
+            else:
+                self._refuse("bad_tag", device_id, e)
+            return []
+        except p.DecodeError as e:  # authentic, its counter spent: answer what a newer peer may fall back from
             self._refuse("bad_message", device_id, e)
             if e.code in (perr.E_UNKNOWN_TYPE, perr.E_VERSION):
-                return [self._send(session, p.Error(e.code, _text(e.message)))]
-            return []
-        if not self.data.store.advance_rx_counter(device_id, header.counter):
-            self._refuse("replay", device_id, "counter %d" % header.counter)
+                return [session.send(p.Error(e.code, _text(e.message)))]
             return []
         self.stats[p.type_name(header.msg_type)] += 1
         handler = self._HANDLERS.get(type(msg))
@@ -111,13 +123,9 @@ class Gateway:
         key = bytes(row["key"])
         cached = self._sessions.get(device_id)
         if cached is None or cached[0] != key:
-            cached = (key, p.Session(device_id, key, p.HOST))
+            cached = (key, p.Session(device_id, key, p.HOST, RegistryCounters(self.data.store, device_id)))
             self._sessions[device_id] = cached
         return cached[1]
-
-    def _send(self, session, msg):
-        session.tx_counter = self.data.store.next_tx_counter(session.device_id) - 1
-        return session.send(msg)
 
     def _refuse(self, kind, device_id, detail):
         """A frame dropped unanswered: a security event, logged with ids only."""
@@ -129,7 +137,7 @@ class Gateway:
     def _on_hello(self, session, msg):
         self.data.store.touch_device(session.device_id, int(self.clock()), firmware=msg.firmware, board=msg.board)
         log.info("%s: hello, firmware %s on %s", session.device_id, msg.firmware, msg.board)
-        return [self._send(session, self.config)]
+        return [session.send(self.config)]
 
     def _on_scan(self, session, msg):
         decision = self._decide(session.device_id, msg, self.clock(), queued=False)
@@ -138,7 +146,7 @@ class Gateway:
             min(decision.capacity or 0, 0xFFFF), _text(decision.referral),
         )
         log.info("%s: scan %d -> %s (%s)", session.device_id, msg.scan, decision.verdict_name, decision.reason_name)
-        return [self._send(session, verdict)]
+        return [session.send(verdict)]
 
     def _on_queued(self, session, msg):
         at = self.clock() - msg.age_s
@@ -147,7 +155,7 @@ class Gateway:
             return []  # not stored: no ACK, so the unit keeps it and replays it later
         log.info("%s: queued scan %d from %ds ago recorded as %s", session.device_id, msg.scan, msg.age_s,
                  decision.verdict_name)
-        return [self._send(session, p.Ack(p.QUEUED, msg.scan))]
+        return [session.send(p.Ack(p.QUEUED, msg.scan))]
 
     def _on_heartbeat(self, session, msg):
         self.data.store.touch_device(session.device_id, int(self.clock()))

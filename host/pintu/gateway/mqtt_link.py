@@ -1,7 +1,6 @@
 """The MQTT transport (paho-mqtt 2.x): one frame per payload, QoS 1, a shared subscription across host workers.
 
-Topics (docs/mqtt.md): pintu/<site>/<device>/up (unit -> host), pintu/<site>/<device>/down (host -> unit),
-pintu/<site>/<device>/status (retained "online"/"offline", the unit's last will)."""
+Topics: pintu_protocol.topics (docs/mqtt.md)."""
 
 import logging
 import threading
@@ -11,35 +10,12 @@ from urllib.parse import urlparse
 import paho.mqtt.client as mqtt
 
 import pintu_protocol as p
+from pintu_protocol.topics import STATUS, UP, down_topic, every, parse_topic, shared
 
 log = logging.getLogger("pintu.mqtt")
 
-ROOT = "pintu"
-SHARE_GROUP = "pintu"
 QOS = 1
 MAX_STATUS = 16  # "online" / "offline": anything longer is ignored
-
-
-def up_topic(site, device):
-    return "%s/%s/%s/up" % (ROOT, site, device)
-
-
-def down_topic(site, device):
-    return "%s/%s/%s/down" % (ROOT, site, device)
-
-
-def status_topic(site, device):
-    return "%s/%s/%s/status" % (ROOT, site, device)
-
-
-def parse_topic(topic):
-    """(site, device, kind) of a pintu topic, or None for anything else."""
-    parts = topic.split("/")
-    if len(parts) != 4 or parts[0] != ROOT or parts[3] not in ("up", "status"):
-        return None
-    if not (p.valid_device_id(parts[1]) and p.valid_device_id(parts[2])):
-        return None
-    return parts[1], parts[2], parts[3]
 
 
 def parse_url(url):
@@ -98,10 +74,7 @@ class MqttLink:
             log.error("broker refused the connection: %s", reason_code)
             return
         self.connects += 1
-        client.subscribe([
-            ("$share/%s/%s/+/+/up" % (SHARE_GROUP, ROOT), QOS),
-            ("%s/+/+/status" % ROOT, QOS),
-        ])
+        client.subscribe([(shared(every(UP)), QOS), (every(STATUS), QOS)])
         self.connected.set()
         log.info("connected to %s:%d", self.host, self.port)
 
@@ -110,12 +83,12 @@ class MqttLink:
         log.warning("disconnected from broker (%s); reconnecting", reason_code)
 
     def _on_message(self, client, userdata, message):
-        origin = parse_topic(message.topic)
+        origin = parse_topic(message.topic, (UP, STATUS))
         if origin is None:
             return
         site, device, kind = origin
         payload = message.payload
-        if kind == "status":
+        if kind == STATUS:
             if self.on_status and len(payload) <= MAX_STATUS:
                 self.on_status(site, device, payload.decode("ascii", "replace"))
             return

@@ -93,20 +93,13 @@ class SerialLink:
                     data = port.read(READ_SIZE)
                     if data:
                         decoder.feed(data)
-                        self._drain(decoder)
+                        for frame in decoder.frames(self._dropped):
+                            self.on_frame(frame, self.send)
             except (serial.SerialException, OSError) as e:
                 log.warning("%s: lost (%s); reopening", self.url, e)
             self._close_port()
             self._stop.wait(self.reopen_s)
 
-    def _drain(self, decoder):
-        while True:
-            try:
-                frame = decoder.next_frame()
-            except p.FramingError as e:
-                self.noise += 1
-                log.debug("%s: dropped: %s", self.url, e)
-                continue
-            if frame is None:
-                return
-            self.on_frame(frame, self.send)
+    def _dropped(self, error):
+        self.noise += 1
+        log.debug("%s: dropped: %s", self.url, error)

@@ -7,7 +7,7 @@ import pwd
 from pathlib import Path
 
 from pintu.data.files import private_dir, write_private
-from pintu.gateway.mqtt_link import ROOT, down_topic, status_topic, up_topic
+from pintu_protocol.topics import DOWN, STATUS, UP, down_topic, every, status_topic, up_topic
 
 HOST_USER = "pintu-host"
 PBKDF2_ITERATIONS = 101  # what mosquitto_passwd 2.x writes for its $7$ (PBKDF2-SHA512) hashes
@@ -28,9 +28,9 @@ def acl_text(devices):
     lines = [
         "# Written by `pintu broker-config`. One block per device; the host may read all units and answer all.",
         "user %s" % HOST_USER,
-        "topic read %s/+/+/up" % ROOT,
-        "topic read %s/+/+/status" % ROOT,
-        "topic write %s/+/+/down" % ROOT,
+        "topic read %s" % every(UP),
+        "topic read %s" % every(STATUS),
+        "topic write %s" % every(DOWN),
         "",
     ]
     for device_id, site_id in devices:

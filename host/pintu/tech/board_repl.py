@@ -167,13 +167,7 @@ class Board:
                 time.sleep(0.02)
                 continue
             decoder.feed(data)
-            while True:
-                try:
-                    frame = decoder.next_frame()
-                except p.FramingError:
-                    continue  # boot messages and the REPL's text before the first frame
-                if frame is None:
-                    break
+            for frame in decoder.frames():  # skips boot messages and the REPL's text before the first frame
                 try:
                     msg = session.receive(frame)
                 except p.ProtocolError:

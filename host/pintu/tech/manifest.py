@@ -4,7 +4,7 @@ or .mpy compiled by mpy-cross) and hash, and whether the board's MicroPython loa
 What goes where (firmware/README.md, "Files on the board"; unit_files.py finds the sources in a checkout or a wheel):
 
     firmware/main.py                 -> /main.py            source: MicroPython runs /main.py, never main.mpy
-    firmware/*.py (not hw_fake.py)   -> /lib/firmware/*.mpy hw_fake.py holds test fakes: no board needs them
+    firmware/*.py (not TEST_ONLY)    -> /lib/firmware/*.mpy test fakes and the test bench: no board needs them
     pintu_protocol/*.py              -> /lib/pintu_protocol/*.mpy
     umqtt/*.py (vendored)            -> /lib/umqtt/*.mpy
     boards/<board>.json              -> /board.json         the board named in the unit's config
@@ -28,7 +28,7 @@ from pathlib import Path
 from pintu.errors import PintuError
 from pintu.tech import unit_files
 
-TEST_ONLY = ("hw_fake.py",)  # fakes for tests and the simulator; a board never imports them
+TEST_ONLY = ("hw_fake.py", "fake_mqtt.py", "testbench.py")  # fakes for tests and the simulator; no board imports them
 
 
 class DeployError(PintuError):

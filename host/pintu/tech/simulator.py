@@ -12,69 +12,36 @@ Library API (the `pintu simulate` command is a thin layer over it):
         sim.units[0].wait_for_pattern(timeout=5)                     # -> "admit", "see_guard", ...
 """
 
-import hashlib
 import json
-import socket
-import sys
 import threading
 import time
-import types
 from pathlib import Path
 
 from pintu.tech import unit_files
-
-DEFAULT_BOARD = "esp32-devkitc-gm65"
-DEFAULT_KEY_SEED = b"pintu-simulator"
 
 UNIT_FILES = unit_files.locate()
 UNIT_FILES.put_on_sys_path()  # the real firmware, imported as `firmware` as on the board
 
 from firmware import hw, main, unit  # noqa: E402
-from firmware.hw_fake import FakeGm65, FakeHardware, MemFiles, Recorder  # noqa: E402
+from firmware.app import FEEDBACK, IDLE, WAITING  # noqa: E402
+from firmware.hw_fake import MemFiles, Recorder, unit_on_fakes  # noqa: E402
+from pintu.tech.sim_configs import (  # noqa: E402
+    DEFAULT_BOARD,
+    DEFAULT_KEY_SEED,
+    SimulatorError,
+    device_key,
+    load_configs,
+    make_configs,
+    parse_mqtt_url,
+    read_codes,
+)
+from pintu.tech.sim_hardware import SerialStream, SimClock, SimHardware  # noqa: E402
+from pintu_protocol.verdicts import verdict_pattern  # noqa: E402
+
+STATE_NAMES = {IDLE: "idle", WAITING: "waiting", FEEDBACK: "feedback"}
 
 
-class SimulatorError(Exception):
-    """A simulation that cannot be set up (bad config, missing port, unknown board)."""
-
-
-# -- keys and configs --------------------------------------------------------------------------------------------------
-
-
-def device_key(device_id, seed=DEFAULT_KEY_SEED):
-    """A deterministic 32-byte key per simulated device, so a test host can know it without provisioning."""
-    return hashlib.sha256(seed + b"/" + device_id.encode()).digest()
-
-
-def make_configs(n, site="demo", door="main", board=DEFAULT_BOARD, link="serial", mqtt=None, prefix="sim",
-                 seed=DEFAULT_KEY_SEED, directions=("in",)):
-    """n unit configs (the same JSON the host's provisioning writes), device ids prefix-1..prefix-n."""
-    configs = []
-    for i in range(1, n + 1):
-        device_id = "%s-%d" % (prefix, i)
-        cfg = {
-            "device_id": device_id,
-            "key": device_key(device_id, seed).hex(),
-            "site": site,
-            "door": door,
-            "direction": directions[(i - 1) % len(directions)],
-            "board": board,
-            "link": {"kind": "serial"},
-        }
-        if link == "mqtt":
-            host, port = parse_mqtt_url(mqtt or "mqtt://127.0.0.1:1883")
-            cfg["link"] = {"kind": "mqtt", "wifi_ssid": "simulated", "broker": host, "port": port, "keepalive": 30}
-        configs.append(cfg)
-    return configs
-
-
-def load_configs(paths):
-    configs = []
-    for path in paths:
-        try:
-            configs.append(json.loads(Path(path).read_text()))
-        except (OSError, ValueError) as e:
-            raise SimulatorError("cannot read unit config %s: %s" % (path, e)) from None
-    return configs
+# -- boards --------------------------------------------------------------------------------------------------------
 
 
 def load_board(name):
@@ -85,148 +52,12 @@ def load_board(name):
     return json.loads(path.read_text())
 
 
-def parse_mqtt_url(url):
-    """mqtt://HOST[:PORT] -> (host, port)."""
-    if not url.startswith("mqtt://"):
-        raise SimulatorError("MQTT URL must look like mqtt://HOST:PORT, not %r" % url)
-    rest = url[len("mqtt://"):].rstrip("/")
-    host, _, port = rest.partition(":")
-    try:
-        return host or "127.0.0.1", int(port) if port else 1883
-    except ValueError:
-        raise SimulatorError("bad port in %r" % url) from None
-
-
-# -- CPython adapters for the firmware's seams -------------------------------------------------------------------------
-
-
-class SimClock(hw.Clock):
-    """Real time, plus now_ms (ms since start) for the recorder's timestamps."""
-
-    def __init__(self):
-        self._start = time.monotonic()
-
-    @property
-    def now_ms(self):
-        return int((time.monotonic() - self._start) * 1000)
-
-
-class SerialStream:
-    """A pyserial port (device path or URL: socket://, loop://, rfc2217://) as the firmware's byte stream."""
-
-    def __init__(self, port, baudrate=115200):
-        import serial
-
-        try:
-            self._port = serial.serial_for_url(port, baudrate=baudrate, timeout=0, write_timeout=2)
-        except (serial.SerialException, ValueError) as e:
-            raise SimulatorError("cannot open %s: %s" % (port, e)) from None
-        self.name = port
-        self.connected = True
-
-    def read(self):
-        import serial
-
-        try:
-            waiting = self._port.in_waiting
-            data = self._port.read(waiting or 1)
-        except (serial.SerialException, OSError):
-            self.connected = False
-            return None
-        return data or None
-
-    def write(self, data):
-        self._port.write(data)
-
-    def close(self):
-        self._port.close()
-
-
-class _USocket:
-    """A CPython socket with the MicroPython stream methods umqtt.simple calls (read, write, setblocking)."""
-
-    def __init__(self):
-        self._sock = socket.socket()
-        self._blocking = True
-
-    def connect(self, addr):
-        self._sock.settimeout(5)
-        self._sock.connect(addr)
-        self._sock.settimeout(None)
-
-    def setblocking(self, flag):
-        self._blocking = flag
-        self._sock.setblocking(flag)
-
-    def read(self, n):
-        if not self._blocking:
-            try:
-                data = self._sock.recv(n)
-            except (BlockingIOError, InterruptedError):
-                return None
-            return data
-        buf = b""
-        while len(buf) < n:
-            chunk = self._sock.recv(n - len(buf))
-            if not chunk:
-                return buf
-            buf += chunk
-        return buf
-
-    def write(self, data, length=None):
-        if isinstance(data, str):  # MicroPython streams take str too (umqtt writes the client id as one)
-            data = data.encode()
-        data = bytes(data if length is None else data[:length])
-        self._sock.setblocking(True)
-        try:
-            self._sock.sendall(data)
-        finally:
-            self._sock.setblocking(self._blocking)
-        return len(data)
-
-    def close(self):
-        self._sock.close()
-
-
-def _install_umqtt_shims():
-    """umqtt.simple imports usocket, ustruct and ubinascii: give CPython equivalents (only if not present)."""
-    import binascii
-    import struct
-
-    if "usocket" not in sys.modules:
-        usocket = types.ModuleType("usocket")
-        usocket.socket = _USocket
-        usocket.getaddrinfo = socket.getaddrinfo
-        sys.modules["usocket"] = usocket
-    sys.modules.setdefault("ustruct", struct)
-    sys.modules.setdefault("ubinascii", binascii)
-
-
-class SimHardware(FakeHardware):
-    """Fake scanner and outputs, with a real serial stream or real MQTT sockets for the link."""
-
-    def __init__(self, clock, recorder, module, stream=None, mqtt=None):
-        super().__init__(clock, recorder, module, stream=stream)
-        self._mqtt = mqtt  # (host, port) overriding the config's broker, or None
-
-    def mqtt_client(self, client_id, host, port, user, password, keepalive):
-        _install_umqtt_shims()
-        from umqtt.simple import MQTTClient
-
-        if self._mqtt:
-            host, port = self._mqtt
-        return MQTTClient(client_id, host, port, user, password, keepalive)
-
-    def mem_free(self):
-        return 0
-
-
 # -- units ---------------------------------------------------------------------------------------------------------
 
 
 class SimulatedUnit:
-    """One door unit running the real firmware in a thread. scan() shows it a code; played and recorder say what a
-    visitor would have seen and heard."""
+    """One door unit running the real firmware in a thread. scan() shows it a code; played and shown (through the
+    app's on_shown hook) and recorder say what a visitor would have seen and heard."""
 
     def __init__(self, config, stream=None, mqtt=None, board=None, workdir=None):
         board = board or load_board(config.get("board", DEFAULT_BOARD))
@@ -239,26 +70,22 @@ class SimulatedUnit:
             self.files = hw.Files(str(workdir))
         else:
             self.files = MemFiles()
-        self.files.write_atomic("board.json", json.dumps(board).encode())
-        self.files.write_atomic("pintu.json", json.dumps(config).encode())
-        module = None if board["scanner"]["model"] == "m5-atomic-qr" else FakeGm65(board["scanner"]["factory_baud"])
-        self.hardware = SimHardware(self.clock, self.recorder, module, stream, mqtt)
-        self.app = unit.build(self.files, self.clock, self.hardware)
+        self.app, self.hardware = unit_on_fakes(self.files, self.clock, self.recorder, board, config,
+                                                hardware=SimHardware, stream=stream, mqtt=mqtt)
         if isinstance(self.app, unit.Fault):
             raise SimulatorError("unit %s: bad config: %s" % (self.device_id, self.app.reason))
-        self.played = []  # (ms, pattern name) of every feedback pattern, in order
+        self.played = []  # (ms, pattern name) of what each scan showed a visitor, in order
+        self.shown = []  # (scan id, verdict code) of the same: a host verdict, or OFFLINE
         self._new_pattern = threading.Condition()
-        play = self.app.feedback.play
-
-        def recorded_play(name, hold_ms=None, relay_ms=0):
-            play(name, hold_ms, relay_ms)
-            with self._new_pattern:
-                self.played.append((self.clock.now_ms, name))
-                self._new_pattern.notify_all()
-
-        self.app.feedback.play = recorded_play
+        self.app.on_shown = self._on_shown
         self._stop = threading.Event()
         self._thread = None
+
+    def _on_shown(self, scan_id, code):  # called on the unit's thread
+        with self._new_pattern:
+            self.shown.append((scan_id, code))
+            self.played.append((self.clock.now_ms, verdict_pattern(code)))
+            self._new_pattern.notify_all()
 
     def start(self):
         self._thread = threading.Thread(target=self._run, name="unit-" + self.device_id, daemon=True)
@@ -287,7 +114,7 @@ class SimulatedUnit:
     def wait_idle(self, timeout=5.0):
         """Wait until the unit is idle again (feedback over): codes shown before that are dropped, as at a door."""
         deadline = time.monotonic() + timeout
-        while self.app.state != 0 or self.app.feedback.busy:
+        while self.app.state != IDLE or self.app.feedback.busy:
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.01)
@@ -305,7 +132,7 @@ class SimulatedUnit:
         app = self.app
         return {
             "device_id": self.device_id,
-            "state": ("idle", "waiting", "feedback")[app.state],
+            "state": STATE_NAMES.get(app.state, str(app.state)),
             "link_up": app.link.connected,
             "queued": len(app.queue),
             "dropped": app.queue.dropped,
@@ -385,7 +212,7 @@ class Simulator:
         while time.monotonic() < deadline:  # every scan shown, or dropped as a duplicate or while busy
             shown = sum(len(u.played) - mark for u, mark in zip(self.units, marks, strict=True))
             dropped = sum(u.app.counts["duplicates"] + u.app.counts["busy"] for u in self.units) - dropped_before
-            if shown + dropped >= n and not any(u.app.state or u.app.feedback.busy for u in self.units):
+            if shown + dropped >= n and not any(u.app.state != IDLE or u.app.feedback.busy for u in self.units):
                 break
             time.sleep(0.02)
         patterns = {}
@@ -404,15 +231,6 @@ class Simulator:
 
     def status(self):
         return [u.status() for u in self.units]
-
-
-def read_codes(path):
-    """One code per line (blank lines skipped), as bytes."""
-    try:
-        lines = Path(path).read_bytes().splitlines()
-    except OSError as e:
-        raise SimulatorError("cannot read codes from %s: %s" % (path, e)) from None
-    return [line.strip() for line in lines if line.strip()]
 
 
 def run_simulation(units=None, serial=None, mqtt=None, codes_file=None, rate=1.0, count=None, duration=None,

@@ -1,0 +1,134 @@
+"""The CPython adapters behind a simulated unit's hardware seam: real time, a real serial port or socket as its
+serial link, real MQTT sockets for umqtt.simple, and SimHardware (fake scanner and outputs, real links).
+
+The firmware package must be importable (simulator.py puts it on sys.path before importing this module)."""
+
+import socket
+import sys
+import time
+import types
+
+from firmware import hw
+from firmware.hw_fake import FakeHardware
+from pintu.tech.sim_configs import SimulatorError
+
+
+class SimClock(hw.Clock):
+    """Real time, plus now_ms (ms since start) for the recorder's timestamps."""
+
+    def __init__(self):
+        self._start = time.monotonic()
+
+    @property
+    def now_ms(self):
+        return int((time.monotonic() - self._start) * 1000)
+
+
+class SerialStream:
+    """A pyserial port (device path or URL: socket://, loop://, rfc2217://) as the firmware's byte stream."""
+
+    def __init__(self, port, baudrate=115200):
+        import serial
+
+        try:
+            self._port = serial.serial_for_url(port, baudrate=baudrate, timeout=0, write_timeout=2)
+        except (serial.SerialException, ValueError) as e:
+            raise SimulatorError("cannot open %s: %s" % (port, e)) from None
+        self.name = port
+        self.connected = True
+
+    def read(self):
+        import serial
+
+        try:
+            waiting = self._port.in_waiting
+            data = self._port.read(waiting or 1)
+        except (serial.SerialException, OSError):
+            self.connected = False
+            return None
+        return data or None
+
+    def write(self, data):
+        self._port.write(data)
+
+    def close(self):
+        self._port.close()
+
+
+class _USocket:
+    """A CPython socket with the MicroPython stream methods umqtt.simple calls (read, write, setblocking)."""
+
+    def __init__(self):
+        self._sock = socket.socket()
+        self._blocking = True
+
+    def connect(self, addr):
+        self._sock.settimeout(5)
+        self._sock.connect(addr)
+        self._sock.settimeout(None)
+
+    def setblocking(self, flag):
+        self._blocking = flag
+        self._sock.setblocking(flag)
+
+    def read(self, n):
+        if not self._blocking:
+            try:
+                data = self._sock.recv(n)
+            except (BlockingIOError, InterruptedError):
+                return None
+            return data
+        buf = b""
+        while len(buf) < n:
+            chunk = self._sock.recv(n - len(buf))
+            if not chunk:
+                return buf
+            buf += chunk
+        return buf
+
+    def write(self, data, length=None):
+        if isinstance(data, str):  # MicroPython streams take str too (umqtt writes the client id as one)
+            data = data.encode()
+        data = bytes(data if length is None else data[:length])
+        self._sock.setblocking(True)
+        try:
+            self._sock.sendall(data)
+        finally:
+            self._sock.setblocking(self._blocking)
+        return len(data)
+
+    def close(self):
+        self._sock.close()
+
+
+def _install_umqtt_shims():
+    """umqtt.simple imports usocket, ustruct and ubinascii: give CPython equivalents (only if not present)."""
+    import binascii
+    import struct
+
+    if "usocket" not in sys.modules:
+        usocket = types.ModuleType("usocket")
+        usocket.socket = _USocket
+        usocket.getaddrinfo = socket.getaddrinfo
+        sys.modules["usocket"] = usocket
+    sys.modules.setdefault("ustruct", struct)
+    sys.modules.setdefault("ubinascii", binascii)
+
+
+class SimHardware(FakeHardware):
+    """Fake scanner and outputs, with a real serial stream or real MQTT sockets for the link."""
+
+    def __init__(self, clock, recorder, module, stream=None, mqtt=None):
+        super().__init__(clock, recorder, module, stream=stream)
+        self._mqtt = mqtt  # (host, port) overriding the config's broker, or None
+
+    def mqtt_client(self, client_id, host, port, user, password, keepalive):
+        _install_umqtt_shims()
+        from umqtt.simple import MQTTClient
+
+        if self._mqtt:
+            host, port = self._mqtt
+        return MQTTClient(client_id, host, port, user, password, keepalive)
+
+    def mem_free(self):
+        return 0
