@@ -10,7 +10,8 @@ import tty
 import pytest
 
 import pintu_protocol as p
-from pintu.tech.simulator import Simulator, SimulatorError, device_key, make_configs, parse_mqtt_url, run_simulation
+from pintu.errors import PintuError
+from pintu.tech.simulator import Simulator, SimulatorError, device_key, make_configs, run_simulation
 from pintu_protocol import verdicts
 from pintu_protocol.topics import STATUS, UP, down_topic, every, parse_topic
 from tests.conftest import require_program
@@ -171,9 +172,8 @@ def test_simulator_refuses_bad_setups(tmp_path):
         Simulator(configs, serial=["loop://"])  # two units, one port
     with pytest.raises(SimulatorError):
         Simulator(configs)
-    with pytest.raises(SimulatorError):
-        parse_mqtt_url("tcp://x")
-    assert parse_mqtt_url("mqtt://10.0.0.2:1884") == ("10.0.0.2", 1884)
+    with pytest.raises(PintuError):  # broker addresses: tests/host/test_addresses.py
+        Simulator(configs, mqtt="tcp://x")
     bad = make_configs(1)
     bad[0]["key"] = "00"
     with pytest.raises(SimulatorError):

@@ -6,7 +6,8 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from pintu.gateway.mqtt_link import MqttLink, parse_url
+from pintu.addresses import parse_broker
+from pintu.gateway.mqtt_link import MqttLink
 from pintu_protocol.topics import down_topic, up_topic
 from tests.mosquitto import Broker, free_port
 
@@ -17,7 +18,7 @@ class Unit:
     """A bare MQTT client playing a door unit: publishes QoS 1 to its up topic, collects its down topic."""
 
     def __init__(self, broker_url, site, device):
-        host, port, _, _ = parse_url(broker_url)
+        host, port, _, _ = parse_broker(broker_url)
         self.site, self.device = site, device
         self.down = []
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=device, clean_session=False)
@@ -64,12 +65,6 @@ def broker(tmp_path):
     b = Broker(conf, port, tmp_path / "mosquitto.log").start()
     yield b
     b.stop()
-
-
-def test_broker_urls():  # topics: tests/portable/test_protocol_topics.py
-    assert parse_url("mqtt://u:pw@10.0.0.2:1884") == ("10.0.0.2", 1884, "u", "pw")
-    with pytest.raises(ValueError):
-        parse_url("http://x")
 
 
 def test_round_trip_and_origin(broker):

@@ -70,10 +70,18 @@ class SerialUnit:
                 self.decoder.feed(os.read(self.fd, 4096))
         raise TimeoutError("no answer from pintu serve")
 
-    def scan(self, code, direction=p.IN):
+    def scan(self, code, direction=p.IN, resend_s=3.0, timeout=10.0):
+        """As the firmware does: a scan left unanswered is sent again (a new frame, the same scan id), so a frame
+        written while the host had the port closed (a replug under load) is not the end of the scan."""
         self.scan_id += 1
-        self.send(p.Scan(self.scan_id, "lobby", direction, code))
-        return self.receive()
+        deadline = time.monotonic() + timeout
+        while True:
+            self.send(p.Scan(self.scan_id, "lobby", direction, code))
+            try:
+                return self.receive(min(resend_s, max(deadline - time.monotonic(), 0.1)))
+            except TimeoutError:
+                if time.monotonic() >= deadline:
+                    raise
 
 
 def test_serial_round_trips_noise_and_replug(tmp_path):

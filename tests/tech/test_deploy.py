@@ -59,8 +59,8 @@ def test_board_files_are_what_the_firmware_expects(tmp_path):
     files = manifest.board_files(cfg, path.read_bytes())
     targets = [f.target for f in files]
     assert len(files) == len(set(targets))
-    assert not {"/lib/firmware/" + name for name in deploy.TEST_ONLY} & set(targets)
-    assert {"hw_fake.py", "fake_mqtt.py", "testbench.py"} <= set(deploy.TEST_ONLY)
+    assert not {"/lib/firmware/" + name for name in manifest.TEST_ONLY} & set(targets)
+    assert {"hw_fake.py", "fake_mqtt.py", "testbench.py"} <= set(manifest.TEST_ONLY)
     assert {"/main.py", "/board.json", "/pintu.json", "/lib/umqtt/simple.py", "/lib/pintu_protocol/session.py",
             "/lib/firmware/unit.py"} <= set(targets)
     assert targets[-1] == "/main.py"  # last: a deploy cut short does not boot a half app

@@ -5,25 +5,17 @@ Topics: pintu_protocol.topics (docs/mqtt.md)."""
 import logging
 import threading
 import uuid
-from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 
 import pintu_protocol as p
+from pintu.addresses import parse_broker
 from pintu_protocol.topics import STATUS, UP, down_topic, every, parse_topic, shared
 
 log = logging.getLogger("pintu.mqtt")
 
 QOS = 1
 MAX_STATUS = 16  # "online" / "offline": anything longer is ignored
-
-
-def parse_url(url):
-    """mqtt://[user[:password]@]host[:port] -> (host, port, user, password)."""
-    parsed = urlparse(url if "://" in url else "mqtt://" + url)
-    if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname:
-        raise ValueError("broker URL must look like mqtt://HOST:PORT, not %r" % url)
-    return parsed.hostname, parsed.port or 1883, parsed.username, parsed.password
 
 
 class MqttLink:
@@ -35,7 +27,7 @@ class MqttLink:
 
     def __init__(self, url, on_frame, username=None, password=None, client_id=None, on_status=None,
                  keepalive=30):
-        self.host, self.port, url_user, url_password = parse_url(url)
+        self.host, self.port, url_user, url_password = parse_broker(url)
         self.on_frame = on_frame
         self.on_status = on_status
         self.keepalive = keepalive

@@ -7,6 +7,7 @@ import os
 import secrets
 
 from pintu import registry
+from pintu.addresses import parse_broker
 from pintu.data.files import private_dir, write_private
 from pintu.errors import PintuError
 from pintu.registry.broker import HOST_USER, write_broker_config
@@ -22,43 +23,39 @@ def mqtt_password(key):
     return hmac.new(key, b"pintu mqtt password", hashlib.sha256).hexdigest()[:32]
 
 
-def parse_broker(text):
-    """HOST[:PORT] -> (host, port)."""
-    host, _, port = (text or "").rpartition(":") if ":" in (text or "") else (text, None, None)
-    if not host:
-        raise PintuError("bad broker %r (HOST or HOST:PORT)" % text)
-    try:
-        port = int(port) if port else 1883
-    except ValueError:
-        raise PintuError("bad broker port in %r" % text) from None
-    if not 0 < port < 65536:
-        raise PintuError("bad broker port in %r" % text)
-    return host, port
+def link_config(kind, broker=None, wifi_ssid=None, wifi_password=None, login=None, keepalive=None,
+                repl_escape=None):
+    """The `link` part of a unit's config (firmware/config.py validates it on the unit). broker: an address as
+    pintu.addresses parses it; login: (user, password) for a broker that asks; keepalive and repl_escape: None
+    leaves the firmware's defaults."""
+    if kind not in LINKS:
+        raise PintuError("bad link %r (serial or mqtt)" % kind)
+    if kind == "serial":
+        return {"kind": "serial"} if repl_escape is None else {"kind": "serial", "repl_escape": repl_escape}
+    if not wifi_ssid or not broker:
+        raise PintuError("an mqtt unit needs --wifi-ssid and --broker HOST:PORT")
+    address = parse_broker(broker)
+    link = {"kind": "mqtt", "wifi_ssid": wifi_ssid, "wifi_password": wifi_password or "", "broker": address.host,
+            "port": address.port}
+    if login is not None:
+        link["user"], link["password"] = login
+    if keepalive is not None:
+        link["keepalive"] = keepalive
+    return link
 
 
-def unit_config(device_id, key, site_id, door_id, direction, board, link="serial", wifi_ssid=None,
-                wifi_password=None, broker=None):
-    """The unit's pintu.json, in the shape firmware/config.py validates."""
-    if link not in LINKS:
-        raise PintuError("bad link %r (serial or mqtt)" % link)
-    cfg = {
+def unit_config(device_id, key, site_id, door_id, direction, board, link):
+    """A unit's pintu.json, in the shape firmware/config.py validates: the one builder, for provisioned units as for
+    simulated ones. link: from link_config."""
+    return {
         "device_id": device_id,
         "key": key.hex(),
         "site": site_id,
         "door": door_id,
         "direction": "out" if direction == "out" else "in",
         "board": board,
-        "link": {"kind": link},
+        "link": link,
     }
-    if link == "mqtt":
-        if not wifi_ssid or not broker:
-            raise PintuError("an mqtt unit needs --wifi-ssid and --broker HOST:PORT")
-        host, port = parse_broker(broker)
-        cfg["link"].update(
-            wifi_ssid=wifi_ssid, wifi_password=wifi_password or "", broker=host, port=port, user=device_id,
-            password=mqtt_password(key),
-        )
-    return cfg
 
 
 def config_path(data, device_id):
@@ -71,12 +68,11 @@ def add_unit(data, device_id, door_id, link="serial", wifi_ssid=None, wifi_passw
     door = data.store.get_door(door_id)
     if door is None:
         raise PintuError("unknown door %r" % door_id)
-    # Validate the link settings before anything is stored.
-    unit_config(device_id, bytes(32), door["site_id"], door_id, door["direction"], board, link, wifi_ssid,
-                wifi_password, broker)
+    link_config(link, broker, wifi_ssid, wifi_password)  # the link settings are checked before anything is stored
     device, key = registry.add_device(data, device_id, door_id)
-    cfg = unit_config(device_id, key, door["site_id"], door_id, door["direction"], board, link, wifi_ssid,
-                      wifi_password, broker)
+    login = (device_id, mqtt_password(key)) if link == "mqtt" else None
+    cfg = unit_config(device_id, key, door["site_id"], door_id, door["direction"], board,
+                      link_config(link, broker, wifi_ssid, wifi_password, login))
     path = config_path(data, device_id)
     private_dir(os.path.dirname(path))
     write_private(path, json.dumps(cfg, indent=1) + "\n")

@@ -21,12 +21,14 @@ from pathlib import Path
 
 import pintu_protocol as p
 from pintu import registry
+from pintu.addresses import parse_broker
 from pintu.checkin import occupancy
 from pintu.data.datadir import DataDir
 from pintu.errors import PintuError
 from pintu.gateway import server
 from pintu.registry import cards, provision
-from pintu.tech.simulator import SimulatedUnit, parse_mqtt_url
+from pintu.tech.sim_configs import simulated_link
+from pintu.tech.simulator import SimulatedUnit
 from pintu_protocol.verdicts import reason_name, verdict_name
 
 SITE = "demo"
@@ -184,16 +186,15 @@ def run_demo(mqtt=None, seconds=None, forever=False, keep=False, pace=0.8, out=N
     try:
         codes, configs = setup(folder)
         data_path = str(Path(folder) / "data")
-        broker = parse_mqtt_url(mqtt) if mqtt else None
+        broker = parse_broker(mqtt)[:2] if mqtt else None
         for cfg in configs:
             cfg = dict(cfg, feedback_ms=DEMO_CONFIG.feedback_ms, relay_ms=DEMO_CONFIG.relay_ms,
                        repeat_ms=DEMO_CONFIG.repeat_ms)
             if broker:
-                cfg["link"] = {"kind": "mqtt", "wifi_ssid": "demo", "broker": broker[0], "port": broker[1],
-                               "keepalive": 30}
+                cfg["link"] = simulated_link("mqtt", mqtt, ssid="demo")
                 units.append(SimulatedUnit(cfg, mqtt=broker))
             else:
-                cfg["link"] = {"kind": "serial", "repl_escape": False}
+                cfg["link"] = simulated_link("serial")
                 stream = PtyStream()
                 streams.append(stream)
                 units.append(SimulatedUnit(cfg, stream=stream))

@@ -1,15 +1,27 @@
 """Simulated units' keys and configs: deterministic keys per device id, the configs `pintu simulate` makes up (the
-same JSON the host's provisioning writes) or reads, MQTT URLs and code files. Used by the simulator (simulator.py)."""
+same JSON the host's provisioning writes, built by the same function) or reads, and code files."""
 
 import hashlib
 import json
 from pathlib import Path
 
-DEFAULT_BOARD = "esp32-devkitc-gm65"
+from pintu.errors import PintuError
+from pintu.registry.provision import DEFAULT_BOARD, link_config, unit_config
+
 DEFAULT_KEY_SEED = b"pintu-simulator"
+SIMULATED_SSID = "simulated"  # a simulated unit's Wi-Fi always "joins"; the firmware still wants a network name
+KEEPALIVE_S = 30
 
 
-class SimulatorError(Exception):
+def simulated_link(kind, broker=None, ssid=SIMULATED_SSID):
+    """The link a simulated unit runs on: a serial line without the REPL escape (a pty cannot reset the unit), or
+    MQTT through `broker`."""
+    if kind == "serial":
+        return link_config("serial", repl_escape=False)
+    return link_config("mqtt", broker, ssid, keepalive=KEEPALIVE_S)
+
+
+class SimulatorError(PintuError):
     """A simulation that cannot be set up (bad config, missing port, unknown board)."""
 
 
@@ -27,19 +39,9 @@ def make_configs(n, site="demo", door="main", board=DEFAULT_BOARD, link="serial"
     configs = []
     for i in range(1, n + 1):
         device_id = "%s-%d" % (prefix, i)
-        cfg = {
-            "device_id": device_id,
-            "key": device_key(device_id, seed).hex(),
-            "site": site,
-            "door": door,
-            "direction": directions[(i - 1) % len(directions)],
-            "board": board,
-            "link": {"kind": "serial"},
-        }
-        if link == "mqtt":
-            host, port = parse_mqtt_url(mqtt or "mqtt://127.0.0.1:1883")
-            cfg["link"] = {"kind": "mqtt", "wifi_ssid": "simulated", "broker": host, "port": port, "keepalive": 30}
-        configs.append(cfg)
+        link_cfg = link_config("serial") if link != "mqtt" else simulated_link("mqtt", mqtt or "mqtt://127.0.0.1:1883")
+        configs.append(unit_config(device_id, device_key(device_id, seed), site, door,
+                                   directions[(i - 1) % len(directions)], board, link_cfg))
     return configs
 
 
@@ -52,17 +54,6 @@ def load_configs(paths):
             raise SimulatorError("cannot read unit config %s: %s" % (path, e)) from None
     return configs
 
-
-def parse_mqtt_url(url):
-    """mqtt://HOST[:PORT] -> (host, port)."""
-    if not url.startswith("mqtt://"):
-        raise SimulatorError("MQTT URL must look like mqtt://HOST:PORT, not %r" % url)
-    rest = url[len("mqtt://"):].rstrip("/")
-    host, _, port = rest.partition(":")
-    try:
-        return host or "127.0.0.1", int(port) if port else 1883
-    except ValueError:
-        raise SimulatorError("bad port in %r" % url) from None
 
 
 def read_codes(path):

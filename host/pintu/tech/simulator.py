@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+from pintu.addresses import parse_broker
 from pintu.tech import unit_files
 
 UNIT_FILES = unit_files.locate()
@@ -32,8 +33,8 @@ from pintu.tech.sim_configs import (  # noqa: E402
     device_key,
     load_configs,
     make_configs,
-    parse_mqtt_url,
     read_codes,
+    simulated_link,
 )
 from pintu.tech.sim_hardware import SerialStream, SimClock, SimHardware  # noqa: E402
 from pintu_protocol.verdicts import verdict_pattern  # noqa: E402
@@ -153,19 +154,19 @@ class Simulator:
         if serial is not None and len(serial) < len(configs):
             raise SimulatorError("%d units need %d serial ports, got %d" % (len(configs), len(configs), len(serial)))
         self.units = []
-        broker = parse_mqtt_url(mqtt) if mqtt else None
+        broker = parse_broker(mqtt)[:2] if mqtt else None
         try:
             for i, cfg in enumerate(configs):
                 cfg = dict(cfg)
                 if serial is not None:
-                    cfg["link"] = {"kind": "serial", "repl_escape": False}
+                    cfg["link"] = simulated_link("serial")
                     stream = SerialStream(serial[i])
                 else:
-                    link = dict(cfg.get("link") or {})
-                    if link.get("kind") != "mqtt":
-                        link = {"kind": "mqtt", "wifi_ssid": "simulated", "keepalive": 30}
-                    link["broker"], link["port"] = broker
-                    cfg["link"] = link
+                    link = cfg.get("link") or {}
+                    if link.get("kind") == "mqtt":  # a provisioned unit keeps its login, the broker is ours
+                        cfg["link"] = dict(link, broker=broker[0], port=broker[1])
+                    else:
+                        cfg["link"] = simulated_link("mqtt", mqtt)
                     stream = None
                 folder = None if workdir is None else Path(workdir) / cfg.get("device_id", str(i))
                 board_def = load_board(board) if board else None
@@ -254,5 +255,5 @@ def run_simulation(units=None, serial=None, mqtt=None, codes_file=None, rate=1.0
 
 __all__ = [
     "Simulator", "SimulatedUnit", "SimulatorError", "SerialStream", "make_configs", "load_configs", "load_board",
-    "device_key", "parse_mqtt_url", "read_codes", "run_simulation",
+    "device_key", "read_codes", "run_simulation",
 ]
