@@ -4,7 +4,8 @@ import time
 
 from pintu.checkin.occupancy import close_overdue
 from pintu.errors import PintuError
-from pintu.times import parse_duration, parse_time, show_time
+from pintu.registry.validate import parse_duration, parse_time
+from pintu.times import show_time
 from pintu_protocol.verdicts import VERDICTS, reason_name, verdict_name
 
 _VERDICT_BY_NAME = {entry[0]: code for code, entry in VERDICTS.items()}

@@ -8,7 +8,7 @@ import click
 from pintu import checkin
 from pintu.checkin import events, occupancy, trace
 from pintu.cli.base import EXIT_REFUSED, data_of, emit, json_option, main, table
-from pintu.times import parse_time
+from pintu.registry.validate import parse_time
 
 
 def _decision_human(decision):

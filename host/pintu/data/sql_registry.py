@@ -134,26 +134,70 @@ class RegistrySql:
         )
         return number
 
-    def import_persons(self, persons, doses, now):
-        """Bulk upsert, in the caller's transaction. persons: (nik_hash, name, role, status, since, until);
-        doses: (nik_hash, number, date). A person already known keeps its id; its doses are replaced."""
+    def insert_dose(self, person_id, number, day, vaccine=""):
+        self._run(
+            "INSERT INTO doses (person_id, number, date, vaccine) VALUES (?, ?, ?, ?)",
+            (person_id, number, day, vaccine),
+        )
+
+    def remove_dose(self, person_id, number):
+        """Delete dose `number` and move the later ones down, so doses stay numbered 1, 2, 3 in date order."""
+        count = self._run("DELETE FROM doses WHERE person_id = ? AND number = ?", (person_id, number)).rowcount
+        later = self._all(
+            "SELECT number FROM doses WHERE person_id = ? AND number > ? ORDER BY number", (person_id, number)
+        )
+        for row in later:
+            self._run("UPDATE doses SET number = number - 1 WHERE person_id = ? AND number = ?", (person_id, row[0]))
+        return count
+
+    # -- the CSV import: lookups by batch, then single-row writes in short transactions (person_import.py)
+
+    def persons_by_hash(self, nik_hashes):
+        """-> {nik_hash: person row} for the known ones among nik_hashes (a batch of at most a few hundred)."""
+        nik_hashes = list(nik_hashes)
+        if not nik_hashes:
+            return {}
+        rows = self._all(
+            "SELECT * FROM persons WHERE nik_hash IN (%s)" % ",".join("?" * len(nik_hashes)), nik_hashes
+        )
+        return {bytes(row["nik_hash"]): row for row in rows}
+
+    def dose_dates_of(self, person_ids):
+        """-> {person_id: [date of dose 1, dose 2, ...]} for a batch of persons."""
+        person_ids = list(person_ids)
+        out = {person_id: [] for person_id in person_ids}
+        if person_ids:
+            rows = self._all(
+                "SELECT person_id, date FROM doses WHERE person_id IN (%s) ORDER BY person_id, number"
+                % ",".join("?" * len(person_ids)),
+                person_ids,
+            )
+            for row in rows:
+                out[row[0]].append(row[1])
+        return out
+
+    def insert_imported(self, persons, doses, now):
+        """New persons (nik_hash, name, role, status, since, until) and new doses (nik_hash, number, date) of known
+        or new persons, in the caller's transaction."""
         self._db.executemany(
             "INSERT INTO persons (nik_hash, name, role, status, status_since, status_until, created)"
-            " VALUES (?, ?, ?, ?, ?, ?, %d)"
-            " ON CONFLICT (nik_hash) DO UPDATE SET name = excluded.name, role = excluded.role,"
-            " status = excluded.status, status_since = excluded.status_since,"
-            " status_until = excluded.status_until" % int(now),
+            " VALUES (?, ?, ?, ?, ?, ?, %d)" % int(now),
             persons,
         )
-        if self._one("SELECT 1 FROM doses LIMIT 1") is not None:
-            self._db.executemany(
-                "DELETE FROM doses WHERE person_id = (SELECT id FROM persons WHERE nik_hash = ?)",
-                ((row[0],) for row in persons),
-            )
         self._db.executemany(
             "INSERT INTO doses (person_id, number, date) SELECT id, ?, ? FROM persons WHERE nik_hash = ?",
             ((number, day, nik_hash) for nik_hash, number, day in doses),
         )
+
+    _PERSON_FIELDS = ("name", "role", "status", "status_since", "status_until")
+
+    def update_person(self, person_id, fields):
+        for key in fields:
+            if key not in self._PERSON_FIELDS:
+                raise ValueError(key)
+        if fields:
+            sets = ", ".join("%s = ?" % key for key in fields)
+            self._run("UPDATE persons SET %s WHERE id = ?" % sets, (*fields.values(), person_id))
 
     # -- credentials
 

@@ -4,9 +4,9 @@ import os
 import time
 
 from pintu.errors import PintuError
-from pintu.registry.validate import check_capacity, check_choice, check_id, check_name
+from pintu.registry.validate import check_capacity, check_choice, check_id, check_max_stay, check_name, check_text
 from pintu.rules import policy
-from pintu.times import format_duration, parse_duration
+from pintu.times import format_duration
 
 DEFAULT_MAX_STAY = "8h"
 
@@ -44,17 +44,11 @@ def add_site(
 ):
     check_id("site", site_id)
     check_choice("policy", policy_name, tuple(policy.PROFILES))
+    name, capacity = check_name(name) or site_id, check_capacity(capacity)
+    referral, max_stay_s = check_text("referral", referral or ""), check_max_stay(max_stay)
     with data.store.write():
         data.store.insert_site(
-            site_id,
-            check_name(name) or site_id,
-            check_capacity(capacity),
-            policy_name,
-            referral or "",
-            parse_duration(max_stay),
-            yellow_admits,
-            int(time.time()),
-            accept_tests,
+            site_id, name, capacity, policy_name, referral, max_stay_s, yellow_admits, int(time.time()), accept_tests
         )
     return site_dict(get_site(data, site_id))
 
@@ -71,9 +65,9 @@ def set_site(
     if policy_name is not None:
         fields["policy"] = check_choice("policy", policy_name, tuple(policy.PROFILES))
     if referral is not None:
-        fields["referral"] = referral
+        fields["referral"] = check_text("referral", referral)
     if max_stay is not None:
-        fields["max_stay_s"] = parse_duration(max_stay)
+        fields["max_stay_s"] = check_max_stay(max_stay)
     if yellow_admits is not None:
         fields["yellow_admits"] = int(bool(yellow_admits))
     if accept_tests is not None:
