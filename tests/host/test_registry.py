@@ -30,6 +30,7 @@ def test_site_add_and_set(data):
         "policy": "dose1",
         "referral": "",
         "max_stay": "8h",
+        "retention": "30d",
         "yellow_admits": True,
         "accept_tests": False,
     }

@@ -23,7 +23,8 @@ class RegistrySql:
         except sqlite3.IntegrityError:
             raise PintuError("site %r already exists" % site_id) from None
 
-    _SITE_FIELDS = ("name", "capacity", "policy", "referral", "max_stay_s", "yellow_admits", "accept_tests")
+    _SITE_FIELDS = ("name", "capacity", "policy", "referral", "max_stay_s", "yellow_admits", "accept_tests",
+                    "retention_s")
 
     def update_site(self, site_id, fields):
         for key in fields:
@@ -104,6 +105,13 @@ class RegistrySql:
         except sqlite3.IntegrityError:
             raise PintuError("a person with that NIK already exists") from None
         return cur.lastrowid
+
+    def insert_holder(self, key, now):
+        """The row standing for an EU certificate's holder (decide.py): no name, marked so a purge removes it
+        once no event or visit refers to it."""
+        return self._run(
+            "INSERT INTO persons (nik_hash, name, role, created, holder) VALUES (?, '', 'visitor', ?, 1)", (key, now)
+        ).lastrowid
 
     def get_person(self, person_id):
         return self._one("SELECT * FROM persons WHERE id = ?", (person_id,))

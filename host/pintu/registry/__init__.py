@@ -17,6 +17,7 @@ from pintu.registry.persons import (
 )
 from pintu.registry.sites import (
     DEFAULT_MAX_STAY,
+    DEFAULT_RETENTION,
     add_device,
     add_door,
     add_site,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pintu.data.files import private_dir, write_private
 from pintu.gateway.mqtt_link import ROOT, down_topic, status_topic, up_topic
+from pintu.registry.validate import HOST_USER  # reserved there: no device may take the host's login
 
-HOST_USER = "pintu-host"
 PBKDF2_ITERATIONS = 101  # what mosquitto_passwd 2.x writes for its $7$ (PBKDF2-SHA512) hashes
 
 

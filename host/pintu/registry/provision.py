@@ -10,6 +10,7 @@ from pintu import registry
 from pintu.data.files import private_dir, write_private
 from pintu.errors import PintuError
 from pintu.registry.broker import HOST_USER, write_broker_config
+from pintu.registry.validate import check_choice, check_host_port, check_id, check_ip, check_wifi
 
 DEVICES_DIR = "devices"  # DATA/devices/<id>.json: one unit config each, owner-only (they hold the unit's key)
 HOST_PASSWORD_FILE = "mqtt-host.password"
@@ -20,20 +21,6 @@ LINKS = ("serial", "mqtt")
 def mqtt_password(key):
     """A unit's broker password, derived from its key: nothing more to store, and it dies with the key."""
     return hmac.new(key, b"pintu mqtt password", hashlib.sha256).hexdigest()[:32]
-
-
-def parse_broker(text):
-    """HOST[:PORT] -> (host, port)."""
-    host, _, port = (text or "").rpartition(":") if ":" in (text or "") else (text, None, None)
-    if not host:
-        raise PintuError("bad broker %r (HOST or HOST:PORT)" % text)
-    try:
-        port = int(port) if port else 1883
-    except ValueError:
-        raise PintuError("bad broker port in %r" % text) from None
-    if not 0 < port < 65536:
-        raise PintuError("bad broker port in %r" % text)
-    return host, port
 
 
 def unit_config(device_id, key, site_id, door_id, direction, board, link="serial", wifi_ssid=None,
@@ -53,9 +40,10 @@ def unit_config(device_id, key, site_id, door_id, direction, board, link="serial
     if link == "mqtt":
         if not wifi_ssid or not broker:
             raise PintuError("an mqtt unit needs --wifi-ssid and --broker HOST:PORT")
-        host, port = parse_broker(broker)
+        host, port = check_host_port(broker)
+        wifi_ssid, wifi_password = check_wifi(wifi_ssid, wifi_password)
         cfg["link"].update(
-            wifi_ssid=wifi_ssid, wifi_password=wifi_password or "", broker=host, port=port, user=device_id,
+            wifi_ssid=wifi_ssid, wifi_password=wifi_password, broker=host, port=port, user=device_id,
             password=mqtt_password(key),
         )
     return cfg
@@ -66,8 +54,13 @@ def config_path(data, device_id):
 
 
 def add_unit(data, device_id, door_id, link="serial", wifi_ssid=None, wifi_password=None, broker=None,
-             board=DEFAULT_BOARD):
-    """Register a unit at a door, with a new key, and write its config file. -> (device dict, config path)."""
+             board=DEFAULT_BOARD, known_boards=None):
+    """Register a unit at a door, with a new key, and write its config file. -> (device dict, config path).
+    known_boards: the board files there are (the CLI passes tech.unit_files' list: where those files live is not the
+    registry's business); None skips that check, for callers that build units for the simulator."""
+    check_id("device", device_id)
+    if known_boards is not None:
+        check_choice("board", board, tuple(known_boards))
     door = data.store.get_door(door_id)
     if door is None:
         raise PintuError("unknown door %r" % door_id)
@@ -105,6 +98,7 @@ def host_password(data):
 
 def broker_config(data, out_dir, port=1883, bind="0.0.0.0", run_as=None):
     """Write mosquitto.conf, passwd and acl for every unit that is not revoked. -> (file names, host password path)."""
+    bind = check_ip(bind, "--bind")
     devices = []
     for row in data.store.list_devices():
         if row["revoked"] is not None or row["door_id"] is None:

@@ -4,11 +4,23 @@ import os
 import time
 
 from pintu.errors import PintuError
-from pintu.registry.validate import check_capacity, check_choice, check_id, check_max_stay, check_name, check_text
+from pintu.registry.validate import (
+    check_capacity,
+    check_choice,
+    check_id,
+    check_max_stay,
+    check_name,
+    check_text,
+    parse_duration,
+)
 from pintu.rules import policy
 from pintu.times import format_duration
 
 DEFAULT_MAX_STAY = "8h"
+# How long a site's record (events, finished visits) is kept before `pintu serve` purges it: 30 days, near
+# Singapore's SafeEntry rule (25 days), long enough for a 14-day trace with margin.
+DEFAULT_RETENTION = "30d"
+MIN_RETENTION_S = 86400  # shorter would purge today's record while a trace may still need it
 
 
 def site_dict(row):
@@ -19,6 +31,7 @@ def site_dict(row):
         "policy": row["policy"],
         "referral": row["referral"],
         "max_stay": format_duration(row["max_stay_s"]),
+        "retention": format_duration(row["retention_s"]),
         "yellow_admits": bool(row["yellow_admits"]),
         "accept_tests": bool(row["accept_tests"]),
     }
@@ -41,8 +54,10 @@ def add_site(
     max_stay=DEFAULT_MAX_STAY,
     yellow_admits=True,
     accept_tests=False,
+    retention=DEFAULT_RETENTION,
 ):
     check_id("site", site_id)
+    retention_s = parse_duration(retention, "retention", MIN_RETENTION_S)
     check_choice("policy", policy_name, tuple(policy.PROFILES))
     name, capacity = check_name(name) or site_id, check_capacity(capacity)
     referral, max_stay_s = check_text("referral", referral or ""), check_max_stay(max_stay)
@@ -50,14 +65,17 @@ def add_site(
         data.store.insert_site(
             site_id, name, capacity, policy_name, referral, max_stay_s, yellow_admits, int(time.time()), accept_tests
         )
+        data.store.update_site(site_id, {"retention_s": retention_s})
     return site_dict(get_site(data, site_id))
 
 
 def set_site(
     data, site_id, name=None, capacity=None, policy_name=None, referral=None, max_stay=None, yellow_admits=None,
-    accept_tests=None,
+    accept_tests=None, retention=None,
 ):
     fields = {}
+    if retention is not None:
+        fields["retention_s"] = parse_duration(retention, "retention", MIN_RETENTION_S)
     if name is not None:
         fields["name"] = check_name(name)
     if capacity is not None:

@@ -12,7 +12,7 @@ import unicodedata
 from datetime import date, datetime, timezone
 
 from pintu.errors import PintuError
-from pintu.times import UNIT_S
+from pintu.times import UNIT_S, format_duration
 
 MAX_NAME = 100  # a name on a card and in a table; the longest Indonesian KTP name field is 60 characters
 MAX_ID = 32  # ids are MQTT user names and topic levels and file names: short and plain
@@ -135,7 +135,7 @@ def parse_duration(text, kind="duration", minimum=0):
     if seconds > MAX_DURATION_S:
         raise PintuError("%s %s is too long (at most 100 years)" % (kind, match.group(0).strip()))
     if seconds < minimum:
-        raise PintuError("%s %s is too short (at least %d minutes)" % (kind, match.group(0).strip(), minimum // 60))
+        raise PintuError("%s %s is too short (at least %s)" % (kind, match.group(0).strip(), format_duration(minimum)))
     return seconds
 
 
@@ -170,7 +170,7 @@ def check_ip(text, kind="address"):
     try:
         return str(ipaddress.ip_address(str(text).strip()))
     except ValueError:
-        raise PintuError("bad %s %s (an IPv4 or IPv6 address, e.g. 0.0.0.0)" % (kind, _show(text))) from None
+        raise _bad("address", kind, text, "an IPv4 or IPv6 address, e.g. 0.0.0.0") from None
 
 
 def check_host_port(text, default_port=1883):
