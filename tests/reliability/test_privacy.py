@@ -146,4 +146,4 @@ def test_purge_removes_what_is_past_retention(tmp_path):
     for path, content in _files(office.path).items():
         assert b"Operator-Lama-Sekali" not in content, path
     # Purging again finds nothing; the CLI's plain output says what it did.
-    assert "purged 0 events, 0 visits, 0 scan records" in _cli(office, "purge", "--older-than", "30d")
+    assert "purged 0 events, 0 visits, 0 scan records" in _cli(office, "purge", "--older-than", "30d", "--yes")
