@@ -1,10 +1,12 @@
 """The append-only decision record: listing it for operators and purging what is past retention."""
 
 import time
+from datetime import date, datetime
 
 from pintu.checkin.occupancy import close_overdue
 from pintu.errors import PintuError
-from pintu.registry.validate import check_count, parse_duration, parse_time
+from pintu.registry.validate import check_count, parse_date, parse_duration, parse_time
+from pintu.rules.policy import admitted
 from pintu.times import show_time
 from pintu_protocol.verdicts import VERDICTS, reason_name, verdict_name
 
@@ -37,8 +39,9 @@ def event_dict(row):
     }
 
 
-def list_events(data, site=None, since=None, verdict=None, limit=100, at=None):
-    """Newest first. since: ISO date/time or a duration back from now ('2h'); verdict: a name (GREEN...)."""
+def list_events(data, site=None, since=None, verdict=None, limit=100, at=None, names=False):
+    """Newest first. since: ISO date/time or a duration back from now ('2h'); verdict: a name (GREEN...).
+    names: add each person's name (only when the operator asks: the record itself keeps ids)."""
     now = time.time() if at is None else at
     if site is not None and data.store.get_site(site) is None:
         raise PintuError("unknown site %r" % site)
@@ -49,7 +52,36 @@ def list_events(data, site=None, since=None, verdict=None, limit=100, at=None):
         verdict=None if verdict is None else verdict_code(verdict),
         limit=limit,
     )
-    return [event_dict(row) for row in rows]
+    out = [event_dict(row) for row in rows]
+    if names:
+        known = data.store.names_of(row["person"] for row in out)
+        for row in out:
+            row["name"] = known.get(row["person"], "")
+    return out
+
+
+def day_report(data, day):
+    """Counts of one local calendar day: per site, by hour and verdict, and refusals by reason.
+    -> {"day", "sites": [{"site", "total", "admitted", "refused", "by_hour": {hour: {verdict: n}},
+    "by_verdict": {verdict: n}, "refusals": {reason: n}}]}"""
+    day = parse_date(day, "--day")
+    start = int(datetime.combine(date.fromisoformat(day), datetime.min.time()).timestamp())
+    sites = {}
+    for row in data.store.event_counts(start, start + 86400):
+        name = verdict_name(row["verdict"])
+        site = sites.setdefault(row["site_id"], {"site": row["site_id"], "total": 0, "admitted": 0, "refused": 0,
+                                                 "by_hour": {}, "by_verdict": {}, "refusals": {}})
+        site["total"] += row["n"]
+        hour = site["by_hour"].setdefault("%02d" % row["hour"], {})
+        hour[name] = hour.get(name, 0) + row["n"]
+        site["by_verdict"][name] = site["by_verdict"].get(name, 0) + row["n"]
+        if admitted(row["verdict"]):
+            site["admitted"] += row["n"]
+        else:
+            site["refused"] += row["n"]
+            reason = reason_name(row["reason"])
+            site["refusals"][reason] = site["refusals"].get(reason, 0) + row["n"]
+    return {"day": day, "sites": [sites[key] for key in sorted(sites, key=lambda k: (k is None, k or ""))]}
 
 
 def purge(data, older_than=None, at=None, dry_run=False):

@@ -1,5 +1,6 @@
 """`pintu check|admit|occupancy|events|trace|purge`: deciding at the door and reading the record."""
 
+import csv
 import sys
 import time
 
@@ -94,36 +95,62 @@ def occupancy_cmd(ctx, site_id, as_json):
     emit(as_json, rows, lambda r: table(r, columns))
 
 
+EVENT_COLUMNS = (("time", "TIME"), ("site", "SITE"), ("door", "DOOR"), ("verdict", "VERDICT"), ("flag", "!"),
+                 ("reason", "REASON"), ("person", "PERSON"), ("how", "HOW"), ("occupancy", "INSIDE"))
+
+
 @main.command("events")
 @click.option("--site", "site_id")
 @click.option("--since", help="ISO date or time, or a duration back from now (e.g. 2h).")
 @click.option("--verdict", help="GREEN, YELLOW, RED, BLACK, FULL, INVALID or EXIT.")
 @click.option("--limit", default=50, show_default=True, type=int, help="At most this many (1 to 1,000,000).")
+@click.option("--names", is_flag=True, help="Show each person's name next to their number.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (an export: use --limit and --since).")
 @json_option
 @click.pass_context
-def events_cmd(ctx, site_id, since, verdict, limit, as_json):
+def events_cmd(ctx, site_id, since, verdict, limit, names, as_csv, as_json):
     """The decision record, newest first. Flagged (!) rows are BLACK alerts for the guard."""
-    rows = events.list_events(data_of(ctx), site_id, since, verdict, limit)
+    rows = events.list_events(data_of(ctx), site_id, since, verdict, limit, names=names)
+    columns = EVENT_COLUMNS + ((("name", "NAME"),) if names else ())
+    if as_csv:
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        keys = [key for key, _ in columns if key != "flag"] + ["flagged", "device", "operator", "queued"]
+        out.writerow(keys)
+        for row in rows:
+            out.writerow(["" if row.get(key) is None else row.get(key) for key in keys])
+        return
 
     def human(rows):
         for row in rows:
             row["flag"] = "!" if row["flagged"] else ""
-        table(
-            rows,
-            (
-                ("time", "TIME"),
-                ("site", "SITE"),
-                ("door", "DOOR"),
-                ("verdict", "VERDICT"),
-                ("flag", "!"),
-                ("reason", "REASON"),
-                ("person", "PERSON"),
-                ("how", "HOW"),
-                ("occupancy", "INSIDE"),
-            ),
-        )
+        table(rows, columns)
 
     emit(as_json, rows, human)
+
+
+@main.command("report")
+@click.option("--day", required=True, help="ISO date (the host's local calendar day).")
+@json_option
+@click.pass_context
+def report(ctx, day, as_json):
+    """One day's counts per site: by hour and verdict, and refusals by reason."""
+    result = events.day_report(data_of(ctx), day)
+
+    def human(r):
+        click.echo("report for %s" % r["day"])
+        if not r["sites"]:
+            click.echo("(no events)")
+        for site in r["sites"]:
+            click.echo("site %s: %d decisions, %d admitted, %d refused" % (site["site"] or "(no site)",
+                                                                         site["total"], site["admitted"],
+                                                                         site["refused"]))
+            verdicts = sorted({v for hour in site["by_hour"].values() for v in hour})
+            rows = [{"hour": "%s:00" % h, **counts} for h, counts in sorted(site["by_hour"].items())]
+            table(rows, [("hour", "HOUR")] + [(v, v) for v in verdicts])
+            if site["refusals"]:
+                click.echo("refusals by reason: " + ", ".join("%s %d" % kv for kv in sorted(site["refusals"].items())))
+
+    emit(as_json, result, human)
 
 
 @main.command("trace")

@@ -196,6 +196,19 @@ def person_status(ctx, nik, status, until, as_json):
     emit(as_json, registry.set_status(data_of(ctx), nik, status, until), _person_human)
 
 
+@person.command("list")
+@click.option("--site", "site_id", help="Only persons holding a valid card for this site.")
+@click.option("--status", type=click.Choice(STATUSES))
+@json_option
+@click.pass_context
+def person_list(ctx, site_id, status, as_json):
+    """List registry persons (by their number; NIKs are kept only as keyed hashes)."""
+    rows = registry.list_persons(data_of(ctx), site_id, status)
+    columns = (("person", "PERSON"), ("name", "NAME"), ("role", "ROLE"), ("status", "STATUS"), ("doses", "DOSES"),
+               ("cards", "CARDS"))
+    emit(as_json, rows, lambda r: table(r, columns))
+
+
 @person.command("show")
 @click.argument("nik")
 @json_option

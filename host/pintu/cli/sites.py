@@ -172,13 +172,33 @@ def device_add(ctx, device_id, door_id, link, wifi_ssid, wifi_password, broker, 
     emit(as_json, result, pairs)
 
 
+@device.command("set")
+@click.argument("device_id", metavar="ID")
+@click.option("--link", type=click.Choice(provision.LINKS), help="How the unit reaches the host.")
+@click.option("--wifi-ssid", help="Wi-Fi network (mqtt units).")
+@click.option("--wifi-pass", "wifi_password", help="Wi-Fi password (mqtt units).")
+@click.option("--broker", help="HOST[:PORT] of the MQTT broker (mqtt units).")
+@click.option("--board", help="Board data file in boards/.")
+@json_option
+@click.pass_context
+def device_set(ctx, device_id, link, wifi_ssid, wifi_password, broker, board, as_json):
+    """Change a unit's Wi-Fi, broker, link or board: re-writes its config file (same key and id); then run
+    `pintu deploy` again."""
+    from pintu.tech.unit_files import locate
+
+    result, path = provision.set_unit(data_of(ctx), device_id, link, wifi_ssid, wifi_password, broker, board,
+                                      known_boards=locate().board_names())
+    result["config"] = path
+    emit(as_json, result, pairs)
+
+
 @device.command("list")
 @json_option
 @click.pass_context
 def device_list(ctx, as_json):
-    """List door units."""
-    columns = (("device", "DEVICE"), ("door", "DOOR"), ("last_seen", "LAST SEEN"), ("firmware", "FIRMWARE"),
-               ("board", "BOARD"), ("revoked", "REVOKED"))
+    """List door units: online when heard from within the last 90 s (three heartbeats), else offline."""
+    columns = (("device", "DEVICE"), ("door", "DOOR"), ("state", "STATE"), ("seen", "LAST SEEN"),
+               ("firmware", "FIRMWARE"), ("board", "BOARD"))
     emit(as_json, registry.list_devices(data_of(ctx)), lambda rows: table(rows, columns))
 
 

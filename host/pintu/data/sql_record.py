@@ -132,6 +132,14 @@ class RecordSql:
             args.append(int(limit))
         return self._all(sql, args)
 
+    def event_counts(self, start, end):
+        """Events in [start, end) counted by site, hour since start, verdict and reason (the daily report)."""
+        return self._all(
+            "SELECT site_id, (time - ?) / 3600 AS hour, verdict, reason, COUNT(*) AS n FROM events"
+            " WHERE time >= ? AND time < ? GROUP BY site_id, hour, verdict, reason ORDER BY site_id, hour",
+            (start, start, end),
+        )
+
     def find_scan(self, source, scan_ref):
         return self._one(
             "SELECT e.* FROM scans s JOIN events e ON e.id = s.event_id WHERE s.source = ? AND s.scan_ref = ?",

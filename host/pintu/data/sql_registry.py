@@ -119,6 +119,33 @@ class RegistrySql:
     def find_person(self, nik_hash):
         return self._one("SELECT * FROM persons WHERE nik_hash = ?", (nik_hash,))
 
+    def list_persons(self, site_id=None, status=None):
+        """Registry persons with their dose and valid-card counts; site_id: only those holding a card for it."""
+        where, args = ["p.holder = 0"], []
+        if site_id is not None:
+            where.append("EXISTS (SELECT 1 FROM credentials c WHERE c.person_id = p.id AND c.site_id = ?"
+                         " AND c.revoked IS NULL)")
+            args.append(site_id)
+        if status is not None:
+            where.append("p.status = ?")
+            args.append(status)
+        return self._all(
+            "SELECT p.*, (SELECT COUNT(*) FROM doses d WHERE d.person_id = p.id) AS doses,"
+            " (SELECT COUNT(*) FROM credentials c WHERE c.person_id = p.id AND c.revoked IS NULL) AS cards"
+            " FROM persons p WHERE %s ORDER BY p.id" % " AND ".join(where),
+            args,
+        )
+
+    def names_of(self, person_ids):
+        """-> {person_id: name} (for `--names`: only when the operator asks)."""
+        person_ids = sorted(i for i in set(person_ids) if i is not None)
+        names = {}
+        for i in range(0, len(person_ids), 500):  # SQLite limits the number of ? in one statement
+            chunk = person_ids[i : i + 500]
+            rows = self._all("SELECT id, name FROM persons WHERE id IN (%s)" % ",".join("?" * len(chunk)), chunk)
+            names.update((row[0], row[1]) for row in rows)
+        return names
+
     def count_persons(self):
         return self._one("SELECT COUNT(*) FROM persons")[0]
 

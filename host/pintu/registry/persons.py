@@ -42,6 +42,29 @@ def add_person(data, nik, name="", role="visitor"):
     return person_dict(data, data.store.get_person(person_id))
 
 
+def list_persons(data, site=None, status=None, at=None):
+    """Registry persons (not EU certificate holders), optionally only those holding a card for `site` or with
+    `status`. -> [{"person", "name", "role", "status", "status_active", "doses", "cards"}]."""
+    if site is not None and data.store.get_site(site) is None:
+        raise PintuError("unknown site %r" % site)
+    if status is not None:
+        check_choice("status", status, policy.STATUSES)
+    today = local_date(time.time() if at is None else at)
+    return [
+        {
+            "person": row["id"],
+            "name": row["name"],
+            "role": row["role"],
+            "status": row["status"],
+            "status_active": row["status"] != "clear"
+            and policy.in_window(row["status_since"], row["status_until"], today),
+            "doses": row["doses"],
+            "cards": row["cards"],
+        }
+        for row in data.store.list_persons(site, status)
+    ]
+
+
 def show_person(data, nik):
     return person_dict(data, find_person(data, nik))
 

@@ -76,6 +76,33 @@ def add_unit(data, device_id, door_id, link="serial", wifi_ssid=None, wifi_passw
     return device, path
 
 
+def set_unit(data, device_id, link=None, wifi_ssid=None, wifi_password=None, broker=None, board=None,
+             known_boards=None):
+    """Change a unit's link settings or board and re-write its config file (run `pintu deploy` again to copy it);
+    its key, and so its id and broker login, stay. -> (device dict, config path)."""
+    row = data.store.get_device(check_id("device", device_id))
+    if row is None:
+        raise PintuError("unknown device %r" % device_id)
+    path = config_path(data, device_id)
+    if row["revoked"] is not None or not os.path.exists(path):
+        raise PintuError("device %r is revoked (or its config file is gone): add a new one" % device_id)
+    with open(path) as f:
+        old = json.load(f)
+    if board is not None and known_boards is not None:
+        check_choice("board", board, tuple(known_boards))
+    old_link = old.get("link", {})
+    link = link or old_link.get("kind", "serial")
+    if broker is None and old_link.get("broker"):
+        broker = "%s:%d" % (old_link["broker"], old_link.get("port", 1883))
+    door = data.store.get_door(row["door_id"])
+    cfg = unit_config(device_id, bytes(row["key"]), door["site_id"], door["id"], door["direction"],
+                      board or old.get("board", DEFAULT_BOARD), link,
+                      old_link.get("wifi_ssid") if wifi_ssid is None else wifi_ssid,
+                      old_link.get("wifi_password") if wifi_password is None else wifi_password, broker)
+    write_private(path, json.dumps(cfg, indent=1) + "\n")
+    return registry.device_dict(data.store.get_device(device_id)), path
+
+
 def revoke_unit(data, device_id):
     """Refuse the unit's frames from now on and delete its config file (the broker login goes with the next
     `pintu broker-config` and a SIGHUP to mosquitto)."""

@@ -14,7 +14,7 @@ from pintu.registry.validate import (
     parse_duration,
 )
 from pintu.rules import policy
-from pintu.times import format_duration
+from pintu.times import format_duration, show_time
 
 DEFAULT_MAX_STAY = "8h"
 # How long a site's record (events, finished visits) is kept before `pintu serve` purges it: 30 days, near
@@ -139,10 +139,25 @@ def add_device(data, device_id, door_id=None, key=None):
     return device_dict(data.store.get_device(device_id)), key
 
 
-def device_dict(row):
+# A unit says HEARTBEAT every 30 s by default (firmware/config.py heartbeat_s): three missed ones mean it is offline.
+ONLINE_WITHIN_S = 90
+
+
+def device_state(row, now):
+    if row["revoked"] is not None:
+        return "revoked"
+    if row["last_seen"] is None:
+        return "never seen"
+    return "online" if now - row["last_seen"] <= ONLINE_WITHIN_S else "offline"
+
+
+def device_dict(row, now=None):
+    now = time.time() if now is None else now
     return {
         "device": row["id"],
         "door": row["door_id"],
+        "state": device_state(row, now),
+        "seen": show_time(row["last_seen"]),
         "last_seen": row["last_seen"],
         "firmware": row["firmware"],
         "board": row["board"],
@@ -150,8 +165,8 @@ def device_dict(row):
     }
 
 
-def list_devices(data):
-    return [device_dict(row) for row in data.store.list_devices()]
+def list_devices(data, at=None):
+    return [device_dict(row, at) for row in data.store.list_devices()]
 
 
 def device_seen(data, device_id, at=None, firmware=None, board=None):
