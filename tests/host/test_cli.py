@@ -185,7 +185,7 @@ def test_card_prints_the_code_and_writes_the_file(ready):
     assert result.stdout.startswith("PN1:") and len(result.stdout.strip().splitlines()) == 1
     assert (ready.tmp / "budi.svg").exists()
     shown = jrun(ready, "card", NIK["budi"], "--site", "kantor", "--out", "budi.png")
-    assert set(shown) == {"code", "credential", "person", "site", "file"}
+    assert set(shown) == {"code", "credential", "serial", "issued", "person", "site", "file"}
     assert jrun(ready, "card", "revoke", NIK["budi"]) == {"person": 1, "revoked": 3}
 
 

@@ -247,6 +247,21 @@ def card_issue(ctx, nik, site_id, out, as_json):
         click.echo("card written to %s" % out, err=True)
 
 
+@card.command("print")
+@click.option("--site", "site_id", required=True, help="Site the cards are for (its name is printed).")
+@click.option("--role", type=click.Choice(ROLES), help="Only persons with this role.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The PDF sheet to write.")
+@json_option
+@click.pass_context
+def card_print(ctx, site_id, role, out, as_json):
+    """Issue a card for every person (of --role) and write them on A4 PDF sheets, ten to a page."""
+    from pintu.registry.card_sheet import print_cards
+
+    result = print_cards(data_of(ctx), site_id, out, role)
+    emit(as_json, result, lambda r: click.echo("%d card(s) on %d page(s) written to %s"
+                                               % (r["cards"], r["pages"], r["file"])))
+
+
 @card.command("revoke")
 @click.argument("nik")
 @json_option
