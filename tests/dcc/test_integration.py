@@ -138,7 +138,7 @@ def test_a_door_unit_scanning_a_certificate(tmp_path):
     run(d, "trust", "import", str(tmp_path / "signer.der"), "--allow-expired", expect=0)
     with DataDir(d) as data:
         from pintu.registry import provision
-        from pintu.times import parse_time
+        from pintu.registry.validate import parse_time
 
         _, cfg_path = provision.add_unit(data, "door-1", "lobby")
         cfg = json.loads(Path(cfg_path).read_text())

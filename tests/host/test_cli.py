@@ -86,6 +86,7 @@ def test_sites(ready):
             "policy": "full",
             "referral": "Puskesmas Karang Kitri",
             "max_stay": "8h",
+            "retention": "30d",
             "yellow_admits": True,
             "accept_tests": False,
         }
@@ -184,7 +185,7 @@ def test_card_prints_the_code_and_writes_the_file(ready):
     assert result.stdout.startswith("PN1:") and len(result.stdout.strip().splitlines()) == 1
     assert (ready.tmp / "budi.svg").exists()
     shown = jrun(ready, "card", NIK["budi"], "--site", "kantor", "--out", "budi.png")
-    assert set(shown) == {"code", "credential", "person", "site", "file"}
+    assert set(shown) == {"code", "credential", "serial", "issued", "person", "site", "file"}
     assert jrun(ready, "card", "revoke", NIK["budi"]) == {"person": 1, "revoked": 3}
 
 
@@ -219,7 +220,8 @@ def test_check_dry_run_records_nothing(ready):
 def test_check_at_a_given_time(ready):
     codes = _people(ready)
     # Dewi's positive status ends on 2099-01-01; the day after she is GREEN. Her card is not valid in 2021.
-    assert jrun(ready, "check", "--door", "lobby", codes["dewi"], "--at", "2099-01-02T09:00")["verdict"] == "GREEN"
+    assert jrun(ready, "check", "--door", "lobby", codes["dewi"], "--at", "2099-01-02T09:00",
+                "--dry-run")["verdict"] == "GREEN"
     early = jrun(ready, "check", "--door", "lobby", codes["dewi"], "--at", "2021-05-15", expect=3)
     assert (early["verdict"], early["reason"]) == ("INVALID", "not_yet_valid")
 
@@ -244,8 +246,8 @@ def test_occupancy_events_trace_purge(ready):
     traced = jrun(ready, "trace", NIK["budi"], "--days", "14")
     assert [c["name"] for c in traced["contacts"]] == ["Sari"]
     assert "Sari" in ready("trace", NIK["budi"]).stdout
-    assert jrun(ready, "purge", "--older-than", "30d")["events"] == 0
-    assert "purged" in ready("purge", "--older-than", "30d").stdout
+    assert jrun(ready, "purge", "--older-than", "30d", "--yes")["events"] == 0
+    assert "purged" in ready("purge", "--older-than", "30d", "--yes").stdout
 
 
 def test_devices_and_doors(ready):

@@ -30,6 +30,7 @@ def test_site_add_and_set(data):
         "policy": "dose1",
         "referral": "",
         "max_stay": "8h",
+        "retention": "30d",
         "yellow_admits": True,
         "accept_tests": False,
     }
@@ -42,7 +43,11 @@ def test_site_add_and_set(data):
     "kwargs, message",
     [
         ({"site_id": "bad id"}, "bad site id"),
-        ({"capacity": -1}, "negative"),
+        ({"capacity": -1}, "from 1 to"),
+        ({"capacity": 0}, "from 1 to"),
+        ({"capacity": 1_000_001}, "from 1 to"),
+        ({"max_stay": "4m"}, "too short"),
+        ({"max_stay": "8"}, "bad duration"),  # a unit is required
         ({"capacity": "many"}, "bad capacity"),
         ({"policy_name": "none"}, "bad policy"),
         ({"max_stay": "forever"}, "bad duration"),
@@ -127,7 +132,7 @@ def test_import(data, tmp_path):
             [
                 "%s,Budi,staff,2021-06-01,2021-07-01,,,\n" % NIK["budi"],
                 "%s,Sari,,2021-08-10,,,,\n" % NIK["sari"],
-                "%s,Dewi,asn,2021-05-01,2021-06-01,2021-12-01,positive,2021-09-14\n" % NIK["dewi"],
+                "%s,Dewi,asn,2021-05-01,2021-06-01,2021-08-25,positive,2021-09-14\n" % NIK["dewi"],
             ]
         ),
     )
@@ -142,10 +147,12 @@ def test_import_updates_known_persons(data, tmp_path):
     registry.add_person(data, NIK["budi"], "Budi", "staff")
     registry.add_dose(data, NIK["budi"], "2021-06-01")
     before = registry.show_person(data, NIK["budi"])["person"]
-    import_file(data, write_csv(tmp_path, "%s,Budi S,asn,2021-06-02,2021-07-02,,,\n" % NIK["budi"]))
+    report, _ = import_file(data, write_csv(tmp_path, "%s,Budi S,asn,2021-06-01,2021-07-02,,,\n" % NIK["budi"]))
     person = registry.show_person(data, NIK["budi"])
     assert person["person"] == before and person["name"] == "Budi S" and person["role"] == "asn"
-    assert [d["date"] for d in person["doses"]] == ["2021-06-02", "2021-07-02"]
+    # Doses are only added: the recorded first dose stays, the second is added.
+    assert [d["date"] for d in person["doses"]] == ["2021-06-01", "2021-07-02"]
+    assert (report.added, report.updated, report.doses_added) == (0, 1, 1)
 
 
 BAD_ROWS = [
@@ -155,7 +162,8 @@ BAD_ROWS = [
     ("%s,X,visitor,,2021-06-01,,," % make_nik(3), "dose2 given without"),
     ("%s,X,visitor,2021-07-01,2021-06-01,,," % make_nik(4), "before the previous dose"),
     ("%s,X,visitor,,,,sick," % make_nik(5), "bad status"),
-    ("%s,X,visitor,,,,,2021-09-01" % make_nik(6), "status_until given for status clear"),
+    ("%s,X,visitor,,,,,2021-09-01" % make_nik(6), "status_until given without a status"),
+    ("%s,X,visitor,,,,clear,2021-09-01" % make_nik(8), "status_until given for status clear"),
     ("%s,X,visitor,,,,positive,soon" % make_nik(7), "bad date"),
 ]
 

@@ -15,6 +15,7 @@ from pintu import checkin
 from pintu_protocol.verdicts import GREEN
 from tests.conftest import require_program
 from tests.reliability.hostile import ADMITS, SQL, Tally, Target, mqtt_campaign, run_campaign
+from tests.reliability.hostile_decoders import run_decoders
 
 LONG = os.environ.get("PINTU_HYPOTHESIS") == "long"
 ROUNDS = 500 if LONG else 30
@@ -35,6 +36,15 @@ def test_seeded_campaign_accepts_nothing_and_never_crashes(tmp_path):
     assert totals["tried"] > 15 * ROUNDS
     assert (totals["wrongly_accepted"], totals["crashes"]) == (0, 0), tally.examples
     assert len(tally.tried) >= 25  # every kind of attack ran
+
+
+def test_decoder_campaign_accepts_nothing_and_never_crashes():
+    """The short CI version of the campaign at scale (bench/hostile.py --decoders 1000000)."""
+    tally = run_decoders(Tally(), 100_000 if LONG else 5_000, seed=int(os.environ.get("PINTU_SEED", "1")))
+    totals = tally.totals()
+    assert totals["tried"] == (100_000 if LONG else 5_000)
+    assert (totals["wrongly_accepted"], totals["crashes"]) == (0, 0), tally.examples
+    assert len(tally.tried) >= 10  # every kind ran
 
 
 def test_controls_the_attacks_start_from_are_accepted(target):

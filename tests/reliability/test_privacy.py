@@ -71,7 +71,7 @@ def test_no_nik_name_or_code_in_logs_cli_output_database_or_unit_flash(tmp_path)
         outputs.append(_cli(office, "check", "--door", IN_DOOR, "PN1:not-a-card"))
         outputs.append(_cli(office, "admit", "--site", "kantor", office.niks[7], "--operator", "Joko"))
         for args in (("events",), ("events", "--json"), ("occupancy",), ("occupancy", "--json"), ("device", "list"),
-                     ("trace", office.niks[0]), ("purge", "--older-than", "400d")):
+                     ("trace", office.niks[0]), ("purge", "--older-than", "400d", "--yes")):
             outputs.append(_cli(office, *args))
     finally:
         for unit in units:
@@ -131,7 +131,7 @@ def test_purge_removes_what_is_past_retention(tmp_path):
         checkin.decide_scan(data, codes[6], door="lobby", at=now - 500)
         checkin.decide_scan(data, codes[6], door="belakang", at=now - 400)
         assert len(data.store.list_events()) == 9
-    out = _cli(office, "purge", "--older-than", "30d", "--json")
+    out = _cli(office, "purge", "--older-than", "30d", "--json", "--yes")
     result = json.loads(out)
     assert (result["events"], result["scans"]) == (6, 1)
     assert result["visits"] == 4  # person 0 twice (back in at +2 h), person 2, person 1 (closed at its max stay)
@@ -147,4 +147,4 @@ def test_purge_removes_what_is_past_retention(tmp_path):
     for path, content in _files(office.path).items():
         assert b"Operator-Lama-Sekali" not in content, path
     # Purging again finds nothing; the CLI's plain output says what it did.
-    assert "purged 0 events, 0 visits, 0 scan records" in _cli(office, "purge", "--older-than", "30d")
+    assert "purged 0 events, 0 visits, 0 scan records" in _cli(office, "purge", "--older-than", "30d", "--yes")

@@ -144,7 +144,7 @@ def _holder(store, certificate, at):
     key = bytes.fromhex(certificate.holder_id)
     row = store.find_person(key)
     if row is None:
-        return store.insert_person(key, "", CERTIFICATE_ROLE, int(at))
+        return store.insert_holder(key, int(at))  # role CERTIFICATE_ROLE; purged with its last event (issue 15)
     return row["id"]
 
 

@@ -54,6 +54,11 @@ class PintuGroup(click.Group):
         except sqlite3.Error as exc:
             click.echo("pintu: storage error: %s" % exc, err=True)
             ctx.exit(EXIT_STORAGE)
+        except OSError as exc:
+            # A path the operator gave that cannot be used (`--data /proc/x`, a read-only folder): one line, exit 2.
+            where = " (%s)" % exc.filename if exc.filename else ""
+            click.echo("pintu: %s%s" % (exc.strerror or exc, where), err=True)
+            ctx.exit(EXIT_BAD_INPUT)
 
 
 class DefaultGroup(click.Group):

@@ -15,7 +15,9 @@ site_options = [
     click.option("--capacity", type=int),
     click.option("--policy", "policy_name", type=click.Choice(tuple(PROFILES))),
     click.option("--referral", help="Referral clinic shown on RED, e.g. 'Puskesmas Karang Kitri'."),
-    click.option("--max-stay", help="Automatic check-out after this long, e.g. 8h."),
+    click.option("--max-stay", help="Automatic check-out after this long, e.g. 8h (at least 5m)."),
+    click.option("--retention", help="Keep the site's events and visits this long; `pintu serve` purges older ones "
+                                     "daily (default 30d)."),
     click.option(
         "--yellow-admits/--no-yellow-admits",
         default=None,
@@ -41,6 +43,7 @@ SITE_COLUMNS = (
     ("capacity", "CAPACITY"),
     ("policy", "POLICY"),
     ("max_stay", "MAX STAY"),
+    ("retention", "RETENTION"),
     ("yellow_admits", "YELLOW ADMITS"),
     ("referral", "REFERRAL"),
 )
@@ -56,7 +59,8 @@ def site():
 @_site_options
 @json_option
 @click.pass_context
-def site_add(ctx, site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, accept_tests, as_json):
+def site_add(ctx, site_id, name, capacity, policy_name, referral, max_stay, retention, yellow_admits, accept_tests,
+             as_json):
     """Add a site (--name and --capacity are required)."""
     if name is None or capacity is None:
         raise PintuError("site add needs --name and --capacity")
@@ -70,6 +74,7 @@ def site_add(ctx, site_id, name, capacity, policy_name, referral, max_stay, yell
         max_stay or "8h",
         True if yellow_admits is None else yellow_admits,
         bool(accept_tests),
+        retention or registry.DEFAULT_RETENTION,
     )
     emit(as_json, result, pairs)
 
@@ -79,10 +84,11 @@ def site_add(ctx, site_id, name, capacity, policy_name, referral, max_stay, yell
 @_site_options
 @json_option
 @click.pass_context
-def site_set(ctx, site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, accept_tests, as_json):
+def site_set(ctx, site_id, name, capacity, policy_name, referral, max_stay, retention, yellow_admits, accept_tests,
+             as_json):
     """Change a site's settings."""
     result = registry.set_site(
-        data_of(ctx), site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, accept_tests
+        data_of(ctx), site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, accept_tests, retention
     )
     emit(as_json, result, pairs)
 
@@ -152,12 +158,36 @@ def device():
 @click.option("--wifi-ssid", help="Wi-Fi network (mqtt units).")
 @click.option("--wifi-pass", "wifi_password", help="Wi-Fi password (mqtt units).")
 @click.option("--broker", help="HOST[:PORT] of the MQTT broker (mqtt units).")
-@click.option("--board", default=provision.DEFAULT_BOARD, show_default=True, help="Board data file in boards/.")
+@click.option("--board", default=provision.DEFAULT_BOARD, show_default=True,
+              help="Board data file in boards/ (pintu deploy copies it).")
 @json_option
 @click.pass_context
 def device_add(ctx, device_id, door_id, link, wifi_ssid, wifi_password, broker, board, as_json):
     """Register a door unit with a new secret key and write its config file (for `pintu deploy`)."""
-    result, path = provision.add_unit(data_of(ctx), device_id, door_id, link, wifi_ssid, wifi_password, broker, board)
+    from pintu.tech.unit_files import locate
+
+    result, path = provision.add_unit(data_of(ctx), device_id, door_id, link, wifi_ssid, wifi_password, broker, board,
+                                      known_boards=locate().board_names())
+    result["config"] = path
+    emit(as_json, result, pairs)
+
+
+@device.command("set")
+@click.argument("device_id", metavar="ID")
+@click.option("--link", type=click.Choice(provision.LINKS), help="How the unit reaches the host.")
+@click.option("--wifi-ssid", help="Wi-Fi network (mqtt units).")
+@click.option("--wifi-pass", "wifi_password", help="Wi-Fi password (mqtt units).")
+@click.option("--broker", help="HOST[:PORT] of the MQTT broker (mqtt units).")
+@click.option("--board", help="Board data file in boards/.")
+@json_option
+@click.pass_context
+def device_set(ctx, device_id, link, wifi_ssid, wifi_password, broker, board, as_json):
+    """Change a unit's Wi-Fi, broker, link or board: re-writes its config file (same key and id); then run
+    `pintu deploy` again."""
+    from pintu.tech.unit_files import locate
+
+    result, path = provision.set_unit(data_of(ctx), device_id, link, wifi_ssid, wifi_password, broker, board,
+                                      known_boards=locate().board_names())
     result["config"] = path
     emit(as_json, result, pairs)
 
@@ -166,9 +196,9 @@ def device_add(ctx, device_id, door_id, link, wifi_ssid, wifi_password, broker, 
 @json_option
 @click.pass_context
 def device_list(ctx, as_json):
-    """List door units."""
-    columns = (("device", "DEVICE"), ("door", "DOOR"), ("last_seen", "LAST SEEN"), ("firmware", "FIRMWARE"),
-               ("board", "BOARD"), ("revoked", "REVOKED"))
+    """List door units: online when heard from within the last 90 s (three heartbeats), else offline."""
+    columns = (("device", "DEVICE"), ("door", "DOOR"), ("state", "STATE"), ("seen", "LAST SEEN"),
+               ("firmware", "FIRMWARE"), ("board", "BOARD"))
     emit(as_json, registry.list_devices(data_of(ctx)), lambda rows: table(rows, columns))
 
 

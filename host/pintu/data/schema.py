@@ -110,6 +110,14 @@ CREATE INDEX scans_time ON scans(time);
 """
 
 # version -> SQL that takes a database from version - 1 to version. Append only: a released step never changes.
-MIGRATIONS = {}
+MIGRATIONS = {
+    # Issue 15, retention: a row standing for an EU certificate's holder is marked, so a purge can remove it once no
+    # event or visit refers to it (rows made before this step cannot be told from registry persons and stay); each
+    # site keeps its record for retention_s (30 days by default; SafeEntry kept 25) and `pintu serve` purges daily;
+    # events are looked up by person for that and for `events --names`.
+    2: "ALTER TABLE persons ADD COLUMN holder INTEGER NOT NULL DEFAULT 0;"
+       "ALTER TABLE sites ADD COLUMN retention_s INTEGER NOT NULL DEFAULT 2592000;"
+       "CREATE INDEX events_person ON events(person_id);",
+}
 
 SCHEMA_VERSION = max(MIGRATIONS, default=1)

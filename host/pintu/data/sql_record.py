@@ -132,6 +132,14 @@ class RecordSql:
             args.append(int(limit))
         return self._all(sql, args)
 
+    def event_counts(self, start, end):
+        """Events in [start, end) counted by site, hour since start, verdict and reason (the daily report)."""
+        return self._all(
+            "SELECT site_id, (time - ?) / 3600 AS hour, verdict, reason, COUNT(*) AS n FROM events"
+            " WHERE time >= ? AND time < ? GROUP BY site_id, hour, verdict, reason ORDER BY site_id, hour",
+            (start, start, end),
+        )
+
     def find_scan(self, source, scan_ref):
         return self._one(
             "SELECT e.* FROM scans s JOIN events e ON e.id = s.event_id WHERE s.source = ? AND s.scan_ref = ?",
@@ -146,13 +154,29 @@ class RecordSql:
 
     # -- retention
 
-    def purge(self, cutoff):
-        """Delete events, finished visits and resent-scan records older than cutoff. Returns counts."""
-        counts = {}
-        counts["scans"] = self._run("DELETE FROM scans WHERE time < ?", (cutoff,)).rowcount
-        counts["events"] = self._run("DELETE FROM events WHERE time < ?", (cutoff,)).rowcount
-        counts["visits"] = self._run(
-            "DELETE FROM visits WHERE check_out IS NOT NULL AND check_out < ?", (cutoff,)
+    def purge(self, cutoff, site_id=None, every_site=True):
+        """Delete events and finished visits older than cutoff: of every site (every_site), of one site (site_id),
+        or those with no site (site_id None, every_site False). Then resent-scan records whose event is gone and
+        certificate holders nothing refers to any more. -> counts."""
+        if every_site:
+            where, args = "", (cutoff,)
+        elif site_id is None:
+            where, args = " AND site_id IS NULL", (cutoff,)
+        else:
+            where, args = " AND site_id = ?", (cutoff, site_id)
+        counts = {
+            "events": self._run("DELETE FROM events WHERE time < ?" + where, args).rowcount,
+            "visits": self._run(
+                "DELETE FROM visits WHERE check_out IS NOT NULL AND check_out < ?" + where, args
+            ).rowcount,
+        }
+        counts["scans"] = self._run(
+            "DELETE FROM scans WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = scans.event_id)"
+        ).rowcount
+        counts["holders"] = self._run(
+            "DELETE FROM persons WHERE holder = 1"
+            " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.person_id = persons.id)"
+            " AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.person_id = persons.id)"
         ).rowcount
         return counts
 

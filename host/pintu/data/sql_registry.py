@@ -23,7 +23,8 @@ class RegistrySql:
         except sqlite3.IntegrityError:
             raise PintuError("site %r already exists" % site_id) from None
 
-    _SITE_FIELDS = ("name", "capacity", "policy", "referral", "max_stay_s", "yellow_admits", "accept_tests")
+    _SITE_FIELDS = ("name", "capacity", "policy", "referral", "max_stay_s", "yellow_admits", "accept_tests",
+                    "retention_s")
 
     def update_site(self, site_id, fields):
         for key in fields:
@@ -105,11 +106,45 @@ class RegistrySql:
             raise PintuError("a person with that NIK already exists") from None
         return cur.lastrowid
 
+    def insert_holder(self, key, now):
+        """The row standing for an EU certificate's holder (decide.py): no name, marked so a purge removes it
+        once no event or visit refers to it."""
+        return self._run(
+            "INSERT INTO persons (nik_hash, name, role, created, holder) VALUES (?, '', 'visitor', ?, 1)", (key, now)
+        ).lastrowid
+
     def get_person(self, person_id):
         return self._one("SELECT * FROM persons WHERE id = ?", (person_id,))
 
     def find_person(self, nik_hash):
         return self._one("SELECT * FROM persons WHERE nik_hash = ?", (nik_hash,))
+
+    def list_persons(self, site_id=None, status=None):
+        """Registry persons with their dose and valid-card counts; site_id: only those holding a card for it."""
+        where, args = ["p.holder = 0"], []
+        if site_id is not None:
+            where.append("EXISTS (SELECT 1 FROM credentials c WHERE c.person_id = p.id AND c.site_id = ?"
+                         " AND c.revoked IS NULL)")
+            args.append(site_id)
+        if status is not None:
+            where.append("p.status = ?")
+            args.append(status)
+        return self._all(
+            "SELECT p.*, (SELECT COUNT(*) FROM doses d WHERE d.person_id = p.id) AS doses,"
+            " (SELECT COUNT(*) FROM credentials c WHERE c.person_id = p.id AND c.revoked IS NULL) AS cards"
+            " FROM persons p WHERE %s ORDER BY p.id" % " AND ".join(where),
+            args,
+        )
+
+    def names_of(self, person_ids):
+        """-> {person_id: name} (for `--names`: only when the operator asks)."""
+        person_ids = sorted(i for i in set(person_ids) if i is not None)
+        names = {}
+        for i in range(0, len(person_ids), 500):  # SQLite limits the number of ? in one statement
+            chunk = person_ids[i : i + 500]
+            rows = self._all("SELECT id, name FROM persons WHERE id IN (%s)" % ",".join("?" * len(chunk)), chunk)
+            names.update((row[0], row[1]) for row in rows)
+        return names
 
     def count_persons(self):
         return self._one("SELECT COUNT(*) FROM persons")[0]
@@ -134,26 +169,70 @@ class RegistrySql:
         )
         return number
 
-    def import_persons(self, persons, doses, now):
-        """Bulk upsert, in the caller's transaction. persons: (nik_hash, name, role, status, since, until);
-        doses: (nik_hash, number, date). A person already known keeps its id; its doses are replaced."""
+    def insert_dose(self, person_id, number, day, vaccine=""):
+        self._run(
+            "INSERT INTO doses (person_id, number, date, vaccine) VALUES (?, ?, ?, ?)",
+            (person_id, number, day, vaccine),
+        )
+
+    def remove_dose(self, person_id, number):
+        """Delete dose `number` and move the later ones down, so doses stay numbered 1, 2, 3 in date order."""
+        count = self._run("DELETE FROM doses WHERE person_id = ? AND number = ?", (person_id, number)).rowcount
+        later = self._all(
+            "SELECT number FROM doses WHERE person_id = ? AND number > ? ORDER BY number", (person_id, number)
+        )
+        for row in later:
+            self._run("UPDATE doses SET number = number - 1 WHERE person_id = ? AND number = ?", (person_id, row[0]))
+        return count
+
+    # -- the CSV import: lookups by batch, then single-row writes in short transactions (person_import.py)
+
+    def persons_by_hash(self, nik_hashes):
+        """-> {nik_hash: person row} for the known ones among nik_hashes (a batch of at most a few hundred)."""
+        nik_hashes = list(nik_hashes)
+        if not nik_hashes:
+            return {}
+        rows = self._all(
+            "SELECT * FROM persons WHERE nik_hash IN (%s)" % ",".join("?" * len(nik_hashes)), nik_hashes
+        )
+        return {bytes(row["nik_hash"]): row for row in rows}
+
+    def dose_dates_of(self, person_ids):
+        """-> {person_id: [date of dose 1, dose 2, ...]} for a batch of persons."""
+        person_ids = list(person_ids)
+        out = {person_id: [] for person_id in person_ids}
+        if person_ids:
+            rows = self._all(
+                "SELECT person_id, date FROM doses WHERE person_id IN (%s) ORDER BY person_id, number"
+                % ",".join("?" * len(person_ids)),
+                person_ids,
+            )
+            for row in rows:
+                out[row[0]].append(row[1])
+        return out
+
+    def insert_imported(self, persons, doses, now):
+        """New persons (nik_hash, name, role, status, since, until) and new doses (nik_hash, number, date) of known
+        or new persons, in the caller's transaction."""
         self._db.executemany(
             "INSERT INTO persons (nik_hash, name, role, status, status_since, status_until, created)"
-            " VALUES (?, ?, ?, ?, ?, ?, %d)"
-            " ON CONFLICT (nik_hash) DO UPDATE SET name = excluded.name, role = excluded.role,"
-            " status = excluded.status, status_since = excluded.status_since,"
-            " status_until = excluded.status_until" % int(now),
+            " VALUES (?, ?, ?, ?, ?, ?, %d)" % int(now),
             persons,
         )
-        if self._one("SELECT 1 FROM doses LIMIT 1") is not None:
-            self._db.executemany(
-                "DELETE FROM doses WHERE person_id = (SELECT id FROM persons WHERE nik_hash = ?)",
-                ((row[0],) for row in persons),
-            )
         self._db.executemany(
             "INSERT INTO doses (person_id, number, date) SELECT id, ?, ? FROM persons WHERE nik_hash = ?",
             ((number, day, nik_hash) for nik_hash, number, day in doses),
         )
+
+    _PERSON_FIELDS = ("name", "role", "status", "status_since", "status_until")
+
+    def update_person(self, person_id, fields):
+        for key in fields:
+            if key not in self._PERSON_FIELDS:
+                raise ValueError(key)
+        if fields:
+            sets = ", ".join("%s = ?" % key for key in fields)
+            self._run("UPDATE persons SET %s WHERE id = ?" % sets, (*fields.values(), person_id))
 
     # -- credentials
 

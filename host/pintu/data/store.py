@@ -5,6 +5,7 @@ Nothing outside data/ writes SQL. Rows come back as sqlite3.Row (mapping-like); 
 
 import os
 import sqlite3
+import time
 from contextlib import contextmanager
 
 from pintu.data import schema
@@ -14,6 +15,10 @@ from pintu.errors import PintuError
 
 # A waiting writer retries for this long before the decision fails closed (R_HOST_FAULT).
 BUSY_TIMEOUT_S = 10.0
+# How often a writer waiting for the lock tries again. SQLite's own busy handler backs off to 100 ms between tries,
+# so a door decision could lose every try to a bulk import that releases the lock for a few milliseconds between
+# its transactions (issue 15: a decision waited 8.3 s); trying every half millisecond finds those gaps.
+LOCK_POLL_S = 0.0005
 
 
 def _why_not_writable(path):
@@ -49,6 +54,7 @@ class Store(RegistrySql, RecordSql):
         # Deleted rows (a purge) are overwritten, not left readable in free pages of the file.
         self._db.execute("PRAGMA secure_delete=ON")
         self._depth = 0
+        self._timeout = timeout
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > schema.SCHEMA_VERSION:
             raise PintuError(
@@ -80,6 +86,11 @@ class Store(RegistrySql, RecordSql):
             raise
         self._db.execute("COMMIT")
 
+    def checkpoint(self):
+        """Copy the write-ahead log into the database now (PASSIVE: waits for nobody). A bulk writer calls this
+        between its transactions, so the next door decision's commit does not inherit a large checkpoint."""
+        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
     def schema_version(self):
         return self._db.execute("PRAGMA user_version").fetchone()[0]
 
@@ -94,7 +105,7 @@ class Store(RegistrySql, RecordSql):
             finally:
                 self._depth -= 1
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        self._begin_immediate()
         self._depth = 1
         try:
             yield self
@@ -107,6 +118,25 @@ class Store(RegistrySql, RecordSql):
             raise
         self._depth = 0
         self._db.execute("ROLLBACK" if rollback else "COMMIT")
+
+    def _begin_immediate(self):
+        """BEGIN IMMEDIATE, trying every LOCK_POLL_S until the connection's timeout (then the usual "database is
+        locked" error, which fails the decision closed)."""
+        deadline = time.monotonic() + self._timeout
+        self._db.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise
+                time.sleep(LOCK_POLL_S)
+        finally:
+            self._db.execute("PRAGMA busy_timeout = %d" % int(self._timeout * 1000))
 
     def _one(self, sql, args=()):
         return self._db.execute(sql, args).fetchone()

@@ -3,6 +3,7 @@
 import logging
 import signal
 import threading
+import time
 
 from pintu.data.datadir import DataDir
 from pintu.errors import PintuError
@@ -11,6 +12,7 @@ from pintu.gateway.mqtt_link import MqttLink
 from pintu.gateway.serial_link import SerialLink
 
 log = logging.getLogger("pintu.serve")
+RETENTION_EVERY_S = 86400  # each site's retention is applied at start and then once a day (issue 15)
 
 
 class Server:
@@ -54,5 +56,19 @@ class Server:
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
         self.start()
+        next_retention = time.monotonic()
         while not self.stopped.wait(0.5):
-            pass
+            if time.monotonic() >= next_retention:
+                next_retention = time.monotonic() + RETENTION_EVERY_S
+                self.apply_retention()
+
+    def apply_retention(self):
+        """Purge what is past each site's retention, on a connection of its own (the links' threads use theirs)."""
+        from pintu.checkin.events import purge
+
+        try:
+            with DataDir(self.data.path) as data:
+                counts = purge(data)
+            log.info("retention: purged %(events)d events, %(visits)d visits, %(holders)d holders", counts)
+        except Exception:  # a failed purge must not stop the doors; it is tried again tomorrow
+            log.exception("retention purge failed")

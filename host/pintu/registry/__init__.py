@@ -1,27 +1,30 @@
-"""The registry: sites, doors and units (sites.py), persons with their doses and status (persons.py), unit
-provisioning and broker files (provision.py, broker.py), and cards (cards.py).
+"""The registry: sites, doors and units (sites.py), persons with their doses and status (persons.py, the CSV import
+in person_import.py), unit provisioning and broker files (provision.py, broker.py), cards (cards.py), and the checks
+of everything an operator types (validate.py).
 
 The functions of sites.py and persons.py are re-exported here: `registry.add_site(...)`, `registry.find_person(...)`.
 """
 
+from pintu.registry.person_import import IMPORT_COLUMNS, import_persons, read_import_file
 from pintu.registry.persons import (
-    IMPORT_COLUMNS,
     add_dose,
     add_person,
     find_person,
-    import_persons,
+    list_persons,
     person_dict,
-    read_import_file,
+    remove_dose,
     set_status,
     show_person,
 )
 from pintu.registry.sites import (
     DEFAULT_MAX_STAY,
+    DEFAULT_RETENTION,
     add_device,
     add_door,
     add_site,
     device_dict,
     device_seen,
+    device_state,
     door_dict,
     get_site,
     list_devices,

@@ -7,9 +7,9 @@ import pwd
 from pathlib import Path
 
 from pintu.data.files import private_dir, write_private
+from pintu.registry.validate import HOST_USER  # reserved there: no device may take the host's login
 from pintu_protocol.topics import DOWN, STATUS, UP, down_topic, every, status_topic, up_topic
 
-HOST_USER = "pintu-host"
 PBKDF2_ITERATIONS = 101  # what mosquitto_passwd 2.x writes for its $7$ (PBKDF2-SHA512) hashes
 
 

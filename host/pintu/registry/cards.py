@@ -1,11 +1,14 @@
-"""Printable visitor cards: issue or revoke a person's credential and draw it as a QR code with name and site.
+"""Printable visitor cards: issue or revoke a person's credential and draw it as a QR code with the person's and the
+site's name, the issue date and a short serial; one card as PNG (300 dpi) or SVG, or a PDF sheet of many on A4
+(card_sheet.py).
 
-PNG is drawn here with a built-in 5x7 bitmap font (no imaging library needed); SVG uses real text.
+Names are drawn with DejaVu Sans, a TrueType font shipped inside the package (fonts/, its licence beside it), so a
+card prints the same on any machine and offline: Latin with every accent, Greek, Cyrillic, Arabic, Hebrew and more.
 """
 
-import struct
+import io
+import os
 import time
-import zlib
 from xml.sax.saxutils import escape
 
 import segno
@@ -16,61 +19,16 @@ from pintu.registry import find_person, get_site
 from pintu.times import day_number, local_date
 
 FORMATS = (".png", ".svg")
-MODULE_PX = 6  # PNG pixels per QR module: ~1 mm at 150 dpi, comfortably read by door scanners
+DPI = 300  # written into the PNG (pHYs), so a print dialog sizes the card right
+MODULE_PX = 9  # PNG pixels per QR module: 0.76 mm at 300 dpi, comfortably read by door scanners
 BORDER = 4  # quiet zone in modules, as the QR standard asks
-TEXT_SCALE = 3  # PNG pixels per font pixel
+FONT_PATH = os.path.join(os.path.dirname(__file__), "fonts", "DejaVuSans.ttf")
 
-# 5x7 glyphs, rows top to bottom, '#' = ink. Names are drawn in capitals; unknown characters as '?'.
-_GLYPHS = {
-    " ": "..... ..... ..... ..... ..... ..... .....",
-    "A": ".###. #...# #...# ##### #...# #...# #...#",
-    "B": "####. #...# #...# ####. #...# #...# ####.",
-    "C": ".###. #...# #.... #.... #.... #...# .###.",
-    "D": "####. #...# #...# #...# #...# #...# ####.",
-    "E": "##### #.... #.... ####. #.... #.... #####",
-    "F": "##### #.... #.... ####. #.... #.... #....",
-    "G": ".###. #...# #.... #.### #...# #...# .####",
-    "H": "#...# #...# #...# ##### #...# #...# #...#",
-    "I": ".###. ..#.. ..#.. ..#.. ..#.. ..#.. .###.",
-    "J": "..### ...#. ...#. ...#. ...#. #..#. .##..",
-    "K": "#...# #..#. #.#.. ##... #.#.. #..#. #...#",
-    "L": "#.... #.... #.... #.... #.... #.... #####",
-    "M": "#...# ##.## #.#.# #.#.# #...# #...# #...#",
-    "N": "#...# #...# ##..# #.#.# #..## #...# #...#",
-    "O": ".###. #...# #...# #...# #...# #...# .###.",
-    "P": "####. #...# #...# ####. #.... #.... #....",
-    "Q": ".###. #...# #...# #...# #.#.# #..#. .##.#",
-    "R": "####. #...# #...# ####. #.#.. #..#. #...#",
-    "S": ".#### #.... #.... .###. ....# ....# ####.",
-    "T": "##### ..#.. ..#.. ..#.. ..#.. ..#.. ..#..",
-    "U": "#...# #...# #...# #...# #...# #...# .###.",
-    "V": "#...# #...# #...# #...# #...# .#.#. ..#..",
-    "W": "#...# #...# #...# #.#.# #.#.# #.#.# .#.#.",
-    "X": "#...# #...# .#.#. ..#.. .#.#. #...# #...#",
-    "Y": "#...# #...# .#.#. ..#.. ..#.. ..#.. ..#..",
-    "Z": "##### ....# ...#. ..#.. .#... #.... #####",
-    "0": ".###. #...# #..## #.#.# ##..# #...# .###.",
-    "1": "..#.. .##.. ..#.. ..#.. ..#.. ..#.. .###.",
-    "2": ".###. #...# ....# ...#. ..#.. .#... #####",
-    "3": "##### ...#. ..#.. ...#. ....# #...# .###.",
-    "4": "...#. ..##. .#.#. #..#. ##### ...#. ...#.",
-    "5": "##### #.... ####. ....# ....# #...# .###.",
-    "6": "..##. .#... #.... ####. #...# #...# .###.",
-    "7": "##### ....# ...#. ..#.. .#... .#... .#...",
-    "8": ".###. #...# #...# .###. #...# #...# .###.",
-    "9": ".###. #...# #...# .#### ....# ...#. .##..",
-    "-": "..... ..... ..... ##### ..... ..... .....",
-    ".": "..... ..... ..... ..... ..... .##.. .##..",
-    ",": "..... ..... ..... ..... .##.. ..#.. .#...",
-    "'": "..#.. ..#.. .#... ..... ..... ..... .....",
-    ":": "..... .##.. .##.. ..... .##.. .##.. .....",
-    "/": "..... ....# ...#. ..#.. .#... #.... .....",
-    "(": "...#. ..#.. .#... .#... .#... ..#.. ...#.",
-    ")": ".#... ..#.. ...#. ...#. ...#. ..#.. .#...",
-    "&": ".##.. #..#. #.#.. .#... #.#.# #..#. .##.#",
-    "?": ".###. #...# ....# ...#. ..#.. ..... ..#..",
-}
-_FONT = {ch: [row.replace(".", " ") for row in rows.split()] for ch, rows in _GLYPHS.items()}
+
+def serial_of(cred_id):
+    """The short serial printed on a card: the first 4 bytes of its credential id, as the record shows it."""
+    text = bytes(cred_id).hex()[:8]
+    return "%s-%s" % (text[:4], text[4:])
 
 
 def issue_card(data, nik, site, out=None, at=None):
@@ -86,10 +44,12 @@ def issue_card(data, nik, site, out=None, at=None):
         cred_id, code = data.issuer.issue(day_number(issued))
         data.store.insert_credential(cred_id, person["id"], site_row["id"], issued)
     if out is not None:
-        write_card(out, code, person["name"], site_row["name"])
+        write_card(out, code, person["name"], site_row["name"], issued, serial_of(cred_id))
     return {
         "code": code,
         "credential": cred_id.hex(),
+        "serial": serial_of(cred_id),
+        "issued": issued,
         "person": person["id"],
         "site": site_row["id"],
         "file": None if out is None else str(out),
@@ -104,29 +64,41 @@ def revoke_cards(data, nik, at=None):
     return {"person": person["id"], "revoked": count}
 
 
-def write_card(path, code, name, site_name):
+def write_card(path, code, name, site_name, issued="", serial=""):
     qr = segno.make(code, error="m")
     path = str(path)
-    body = card_svg(qr, name, site_name) if path.lower().endswith(".svg") else card_png(qr, name, site_name)
+    if path.lower().endswith(".svg"):
+        body = card_svg(qr, name, site_name, issued, serial)
+    else:
+        body = card_png(qr, name, site_name, issued, serial)
     try:
         write_private(path, body)  # a card is a credential: only its printer reads the file
     except OSError as exc:
         raise PintuError("cannot write %s: %s" % (path, exc.strerror)) from None
 
 
-def _wrap(text, width):
+def font(size_px):
+    from PIL import ImageFont
+
+    return ImageFont.truetype(FONT_PATH, size_px)
+
+
+def wrap(text, fits):
+    """Words into lines for which fits(line) holds; a word too long alone is cut."""
     lines, line = [], ""
     for word in text.split():
-        while len(word) > width:
+        while not fits(word) and len(word) > 1:
+            cut = len(word) - 1
+            while cut > 1 and not fits(word[:cut]):
+                cut -= 1
             if line:
                 lines.append(line)
                 line = ""
-            lines.append(word[:width])
-            word = word[width:]
-        if not line:
-            line = word
-        elif len(line) + 1 + len(word) <= width:
-            line += " " + word
+            lines.append(word[:cut])
+            word = word[cut:]
+        candidate = word if not line else line + " " + word
+        if fits(candidate):
+            line = candidate
         else:
             lines.append(line)
             line = word
@@ -135,46 +107,41 @@ def _wrap(text, width):
     return lines
 
 
-def card_png(qr, name, site_name):
+def card_png(qr, name, site_name, issued="", serial=""):
+    """A portrait card: the QR code, then the name (large), the site, the issue date and serial. -> PNG bytes."""
+    from PIL import Image, ImageDraw
+
     matrix = [list(row) for row in qr.matrix]
-    size = len(matrix) + 2 * BORDER
-    width = size * MODULE_PX
-    advance = 6 * TEXT_SCALE
-    per_line = max(1, (width - 2 * advance) // advance)
-    lines = _wrap((name or "").upper(), per_line) + [""] + _wrap((site_name or "").upper(), per_line)
-    line_h = 10 * TEXT_SCALE
-    height = width + len(lines) * line_h + 2 * TEXT_SCALE * 3
-    pixels = [bytearray(b"\xff" * width) for _ in range(height)]
+    width = (len(matrix) + 2 * BORDER) * MODULE_PX
+    big, small = font(width // 14), font(width // 20)
+    draw_probe = ImageDraw.Draw(Image.new("L", (1, 1)))
+    margin = width // 12
+
+    def fits(f):
+        return lambda text: draw_probe.textlength(text, font=f) <= width - 2 * margin
+
+    lines = [(line, big) for line in wrap(name or "", fits(big))]
+    lines += [(line, small) for line in wrap(site_name or "", fits(small))]
+    lines += [(" · ".join(x for x in ("issued " + issued if issued else "", serial) if x), small)]
+    line_h = {big: int(big.size * 1.3), small: int(small.size * 1.3)}
+    height = width + sum(line_h[f] for _, f in lines) + margin
+    image = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(image)
     for y, row in enumerate(matrix):
         for x, dark in enumerate(row):
             if dark:
-                for dy in range(MODULE_PX):
-                    start = (x + BORDER) * MODULE_PX
-                    pixels[(y + BORDER) * MODULE_PX + dy][start : start + MODULE_PX] = b"\x00" * MODULE_PX
+                left, top = (x + BORDER) * MODULE_PX, (y + BORDER) * MODULE_PX
+                draw.rectangle((left, top, left + MODULE_PX - 1, top + MODULE_PX - 1), fill=0)
     top = width
-    for i, line in enumerate(lines):
-        left = (width - len(line) * advance) // 2
-        for j, ch in enumerate(line):
-            glyph = _FONT.get(ch, _FONT["?"])
-            for gy, glyph_row in enumerate(glyph):
-                for gx, ink in enumerate(glyph_row):
-                    if ink != " ":
-                        for dy in range(TEXT_SCALE):
-                            x0 = left + j * advance + gx * TEXT_SCALE
-                            pixels[top + i * line_h + gy * TEXT_SCALE + dy][x0 : x0 + TEXT_SCALE] = b"\x00" * TEXT_SCALE
-    raw = b"".join(b"\x00" + bytes(row) for row in pixels)
-    return _png(width, height, raw)
+    for text, f in lines:
+        draw.text((width // 2, top), text, font=f, fill=0, anchor="mt")
+        top += line_h[f]
+    out = io.BytesIO()
+    image.save(out, "PNG", dpi=(DPI, DPI), optimize=True)
+    return out.getvalue()
 
 
-def _png(width, height, raw):
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
-
-
-def card_svg(qr, name, site_name):
+def card_svg(qr, name, site_name, issued="", serial=""):
     matrix = [list(row) for row in qr.matrix]
     size = len(matrix) + 2 * BORDER
     path = []
@@ -189,7 +156,7 @@ def card_svg(qr, name, site_name):
                 x = run
             else:
                 x += 1
-    height = size + 12
+    height = size + 16
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%dmm" height="%dmm">\n'
@@ -198,6 +165,7 @@ def card_svg(qr, name, site_name):
         '<text x="%g" y="%d" font-family="sans-serif" font-size="3.2" text-anchor="middle" font-weight="bold">'
         "%s</text>\n"
         '<text x="%g" y="%d" font-family="sans-serif" font-size="2.6" text-anchor="middle">%s</text>\n'
+        '<text x="%g" y="%d" font-family="sans-serif" font-size="2.2" text-anchor="middle">%s</text>\n'
         "</svg>\n"
         % (
             size,
@@ -211,5 +179,8 @@ def card_svg(qr, name, site_name):
             size / 2,
             size + 8,
             escape(site_name or ""),
+            size / 2,
+            size + 12,
+            escape(" · ".join(x for x in ("issued " + issued if issued else "", serial) if x)),
         )
     ).encode("utf-8")

@@ -11,6 +11,7 @@ from pintu.addresses import parse_broker
 from pintu.data.files import private_dir, write_private
 from pintu.errors import PintuError
 from pintu.registry.broker import HOST_USER, write_broker_config
+from pintu.registry.validate import check_choice, check_id, check_ip, check_wifi
 
 DEVICES_DIR = "devices"  # DATA/devices/<id>.json: one unit config each, owner-only (they hold the unit's key)
 HOST_PASSWORD_FILE = "mqtt-host.password"
@@ -35,7 +36,8 @@ def link_config(kind, broker=None, wifi_ssid=None, wifi_password=None, login=Non
     if not wifi_ssid or not broker:
         raise PintuError("an mqtt unit needs --wifi-ssid and --broker HOST:PORT")
     address = parse_broker(broker)
-    link = {"kind": "mqtt", "wifi_ssid": wifi_ssid, "wifi_password": wifi_password or "", "broker": address.host,
+    wifi_ssid, wifi_password = check_wifi(wifi_ssid, wifi_password)
+    link = {"kind": "mqtt", "wifi_ssid": wifi_ssid, "wifi_password": wifi_password, "broker": address.host,
             "port": address.port}
     if login is not None:
         link["user"], link["password"] = login
@@ -63,8 +65,13 @@ def config_path(data, device_id):
 
 
 def add_unit(data, device_id, door_id, link="serial", wifi_ssid=None, wifi_password=None, broker=None,
-             board=DEFAULT_BOARD):
-    """Register a unit at a door, with a new key, and write its config file. -> (device dict, config path)."""
+             board=DEFAULT_BOARD, known_boards=None):
+    """Register a unit at a door, with a new key, and write its config file. -> (device dict, config path).
+    known_boards: the board files there are (the CLI passes tech.unit_files' list: where those files live is not the
+    registry's business); None skips that check, for callers that build units for the simulator."""
+    check_id("device", device_id)
+    if known_boards is not None:
+        check_choice("board", board, tuple(known_boards))
     door = data.store.get_door(door_id)
     if door is None:
         raise PintuError("unknown door %r" % door_id)
@@ -77,6 +84,35 @@ def add_unit(data, device_id, door_id, link="serial", wifi_ssid=None, wifi_passw
     private_dir(os.path.dirname(path))
     write_private(path, json.dumps(cfg, indent=1) + "\n")
     return device, path
+
+
+def set_unit(data, device_id, link=None, wifi_ssid=None, wifi_password=None, broker=None, board=None,
+             known_boards=None):
+    """Change a unit's link settings or board and re-write its config file (run `pintu deploy` again to copy it);
+    its key, and so its id and broker login, stay. -> (device dict, config path)."""
+    row = data.store.get_device(check_id("device", device_id))
+    if row is None:
+        raise PintuError("unknown device %r" % device_id)
+    path = config_path(data, device_id)
+    if row["revoked"] is not None or not os.path.exists(path):
+        raise PintuError("device %r is revoked (or its config file is gone): add a new one" % device_id)
+    with open(path) as f:
+        old = json.load(f)
+    if board is not None and known_boards is not None:
+        check_choice("board", board, tuple(known_boards))
+    old_link = old.get("link", {})
+    link = link or old_link.get("kind", "serial")
+    if broker is None and old_link.get("broker"):
+        broker = "%s:%d" % (old_link["broker"], old_link.get("port", 1883))
+    door = data.store.get_door(row["door_id"])
+    key = bytes(row["key"])
+    new_link = link_config(link, broker, old_link.get("wifi_ssid") if wifi_ssid is None else wifi_ssid,
+                           old_link.get("wifi_password") if wifi_password is None else wifi_password,
+                           (device_id, mqtt_password(key)) if link == "mqtt" else None)
+    cfg = unit_config(device_id, key, door["site_id"], door["id"], door["direction"],
+                      board or old.get("board", DEFAULT_BOARD), new_link)
+    write_private(path, json.dumps(cfg, indent=1) + "\n")
+    return registry.device_dict(data.store.get_device(device_id)), path
 
 
 def revoke_unit(data, device_id):
@@ -101,6 +137,7 @@ def host_password(data):
 
 def broker_config(data, out_dir, port=1883, bind="0.0.0.0", run_as=None):
     """Write mosquitto.conf, passwd and acl for every unit that is not revoked. -> (file names, host password path)."""
+    bind = check_ip(bind, "--bind")
     devices = []
     for row in data.store.list_devices():
         if row["revoked"] is not None or row["door_id"] is None:

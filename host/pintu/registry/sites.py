@@ -4,11 +4,23 @@ import os
 import time
 
 from pintu.errors import PintuError
-from pintu.registry.validate import check_capacity, check_choice, check_id, check_name
+from pintu.registry.validate import (
+    check_capacity,
+    check_choice,
+    check_id,
+    check_max_stay,
+    check_name,
+    check_text,
+    parse_duration,
+)
 from pintu.rules import policy
-from pintu.times import format_duration, parse_duration
+from pintu.times import format_duration, show_time
 
 DEFAULT_MAX_STAY = "8h"
+# How long a site's record (events, finished visits) is kept before `pintu serve` purges it: 30 days, near
+# Singapore's SafeEntry rule (25 days), long enough for a 14-day trace with margin.
+DEFAULT_RETENTION = "30d"
+MIN_RETENTION_S = 86400  # shorter would purge today's record while a trace may still need it
 
 
 def site_dict(row):
@@ -19,6 +31,7 @@ def site_dict(row):
         "policy": row["policy"],
         "referral": row["referral"],
         "max_stay": format_duration(row["max_stay_s"]),
+        "retention": format_duration(row["retention_s"]),
         "yellow_admits": bool(row["yellow_admits"]),
         "accept_tests": bool(row["accept_tests"]),
     }
@@ -41,29 +54,28 @@ def add_site(
     max_stay=DEFAULT_MAX_STAY,
     yellow_admits=True,
     accept_tests=False,
+    retention=DEFAULT_RETENTION,
 ):
     check_id("site", site_id)
+    retention_s = parse_duration(retention, "retention", MIN_RETENTION_S)
     check_choice("policy", policy_name, tuple(policy.PROFILES))
+    name, capacity = check_name(name) or site_id, check_capacity(capacity)
+    referral, max_stay_s = check_text("referral", referral or ""), check_max_stay(max_stay)
     with data.store.write():
         data.store.insert_site(
-            site_id,
-            check_name(name) or site_id,
-            check_capacity(capacity),
-            policy_name,
-            referral or "",
-            parse_duration(max_stay),
-            yellow_admits,
-            int(time.time()),
-            accept_tests,
+            site_id, name, capacity, policy_name, referral, max_stay_s, yellow_admits, int(time.time()), accept_tests
         )
+        data.store.update_site(site_id, {"retention_s": retention_s})
     return site_dict(get_site(data, site_id))
 
 
 def set_site(
     data, site_id, name=None, capacity=None, policy_name=None, referral=None, max_stay=None, yellow_admits=None,
-    accept_tests=None,
+    accept_tests=None, retention=None,
 ):
     fields = {}
+    if retention is not None:
+        fields["retention_s"] = parse_duration(retention, "retention", MIN_RETENTION_S)
     if name is not None:
         fields["name"] = check_name(name)
     if capacity is not None:
@@ -71,9 +83,9 @@ def set_site(
     if policy_name is not None:
         fields["policy"] = check_choice("policy", policy_name, tuple(policy.PROFILES))
     if referral is not None:
-        fields["referral"] = referral
+        fields["referral"] = check_text("referral", referral)
     if max_stay is not None:
-        fields["max_stay_s"] = parse_duration(max_stay)
+        fields["max_stay_s"] = check_max_stay(max_stay)
     if yellow_admits is not None:
         fields["yellow_admits"] = int(bool(yellow_admits))
     if accept_tests is not None:
@@ -127,10 +139,25 @@ def add_device(data, device_id, door_id=None, key=None):
     return device_dict(data.store.get_device(device_id)), key
 
 
-def device_dict(row):
+# A unit says HEARTBEAT every 30 s by default (firmware/config.py heartbeat_s): three missed ones mean it is offline.
+ONLINE_WITHIN_S = 90
+
+
+def device_state(row, now):
+    if row["revoked"] is not None:
+        return "revoked"
+    if row["last_seen"] is None:
+        return "never seen"
+    return "online" if now - row["last_seen"] <= ONLINE_WITHIN_S else "offline"
+
+
+def device_dict(row, now=None):
+    now = time.time() if now is None else now
     return {
         "device": row["id"],
         "door": row["door_id"],
+        "state": device_state(row, now),
+        "seen": show_time(row["last_seen"]),
         "last_seen": row["last_seen"],
         "firmware": row["firmware"],
         "board": row["board"],
@@ -138,8 +165,8 @@ def device_dict(row):
     }
 
 
-def list_devices(data):
-    return [device_dict(row) for row in data.store.list_devices()]
+def list_devices(data, at=None):
+    return [device_dict(row, at) for row in data.store.list_devices()]
 
 
 def device_seen(data, device_id, at=None, firmware=None, board=None):
