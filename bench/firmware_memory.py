@@ -46,7 +46,8 @@ STEPS = (
     MARK % "harness",
     # The harness keeps no copy of the board definition: a unit parses its own board.json and drops it after boot.
     "with open('/boards/BOARD.json') as f:\n    bench = testbench.Bench(json.load(f))\nf = None\n"
-    "firmware.main.release_boot_modules()\nbench.run(20)\nbench.host.read()\nbench.recorder.clear()",
+    "firmware.main.release_boot_modules()\nbench.run(20)\nbench.host.read()\n"
+    "bench.host.configure(bench.app.settings)\nbench.run(10)\nbench.host.read()\nbench.recorder.clear()",
     SETTLE,
     MARK % "booted",
     "bench.scan(%r)\nbench.run(10)" % CODE,

@@ -34,6 +34,9 @@ def ready_bench(**config):
     bench.run(20)
     hello = bench.host.read()
     assert [type(m) for m in hello] == [p.Hello], hello
+    bench.host.configure(bench.app.settings)  # as the host answers a HELLO: the unit stops repeating it
+    bench.run(10)
+    assert [type(m) for m in bench.host.read()] == [p.Ack]
     bench.recorder.clear()
     return bench
 
@@ -71,13 +74,13 @@ def test_scan_sends_the_exact_frame_and_admit_plays_the_admit_pattern():
     bench.scan(CODE)
     bench.run(10)
     wire = bench.stream.take()
-    # Counter 1 was the HELLO, counter 2 became the scan id, so the SCAN is frame 3 carrying scan 2.
-    reference = p.Session("door-1", TEST_KEY, p.UNIT, MemoryCounters(tx=2))
-    assert wire == p.encode_stream(reference.send(p.Scan(2, "main", p.IN, CODE)))
+    # Counter 1 was the HELLO, 2 the ACK of the CONFIG, 3 became the scan id, so the SCAN is frame 4 carrying scan 3.
+    reference = p.Session("door-1", TEST_KEY, p.UNIT, MemoryCounters(tx=3))
+    assert wire == p.encode_stream(reference.send(p.Scan(3, "main", p.IN, CODE)))
     scan = bench.host.read(wire)[0]
-    assert scan == p.Scan(2, "main", p.IN, CODE)
+    assert scan == p.Scan(3, "main", p.IN, CODE)
     start = bench.clock.now_ms
-    bench.host.send(p.Verdict(2, verdicts.GREEN, verdicts.R_OK, 1, 100, ""))
+    bench.host.send(p.Verdict(3, verdicts.GREEN, verdicts.R_OK, 1, 100, ""))
     bench.run(4000)
     assert bench.recorder.values() == [
         ("relay", 1), ("led", "green"), ("buzzer", 2000),
