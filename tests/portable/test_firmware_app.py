@@ -182,6 +182,18 @@ def test_verdict_timeout_shows_offline_queues_and_resends_with_the_same_scan_id(
     assert replay and replay[0].scan == sent[0].scan
 
 
+def test_a_queued_scan_carries_the_time_its_code_was_read():
+    bench = ready_bench(verdict_timeout_ms=13000)
+    read_at = bench.clock.time()
+    bench.scan(CODE)
+    bench.run(14000)  # no VERDICT: OFFLINE after 13 s, then queued
+    assert bench.app.queue.peek().time_s == read_at
+    bench.host.read()
+    bench.run(5000)  # the pattern ends; the replay goes out
+    queued = [m for m in bench.host.read() if type(m) is p.Queued]
+    assert queued and queued[0].age_s >= 13  # from the read, not from when OFFLINE was shown (13 s later)
+
+
 def test_link_loss_queues_scans_and_replays_them_as_queued_after_reconnect():
     bench = ready_bench()
     bench.stream.connected = False
