@@ -61,16 +61,11 @@ def validate(board):
         _pin(errors, used, "leds.pin", leds.get("pin"), chip, True)
     else:
         errors.append("leds.kind must be one of %s" % ", ".join(LED_KINDS))
-    display = board.get("display")
-    if display is not None:
-        if display.get("kind") != "ssd1306":
-            errors.append("display.kind must be ssd1306")
-        if display.get("lang", "id") not in ("id", "en"):
-            errors.append("display.lang must be id or en")
-        if (display.get("width", 128), display.get("height", 64)) not in ((128, 64), (128, 32)):
-            errors.append("display must be 128x64 or 128x32")
-        for pin in ("sda", "scl"):
-            _pin(errors, used, "display." + pin, display.get(pin), chip, True)
+    if board.get("display") is not None:
+        from firmware.display import check  # its names stay off the heap of boards without a display
+
+        for where, value in check(board["display"], errors):
+            _pin(errors, used, where, value, chip, True)
     for part in ("buzzer", "relay"):
         spec = board.get(part)
         if spec is not None:

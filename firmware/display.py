@@ -46,6 +46,27 @@ def wrap(text, width):
     return lines
 
 
+def check(spec, errors):
+    """Problems of a board file's "display" appended to errors. -> its (name, GPIO) pairs, for board.py to check."""
+    if not isinstance(spec, dict):
+        errors.append("display must be an object")
+        return ()
+    if spec.get("kind") != "ssd1306":
+        errors.append("display.kind must be ssd1306")
+    if spec.get("lang", "id") not in LANGS:
+        errors.append("display.lang must be id or en")
+    if (spec.get("width", 128), spec.get("height", 64)) not in ((128, 64), (128, 32)):
+        errors.append("display must be 128x64 or 128x32")
+    return (("display.sda", spec.get("sda")), ("display.scl", spec.get("scl")))
+
+
+def attach(app, spec, hardware):
+    """Give a unit its display (unit.build, for boards whose file has one), showing the idle screen."""
+    app.display = Display(hardware.display(spec), spec.get("lang", "id"), spec.get("width", 128),
+                          spec.get("height", 64))
+    app.display.idle()
+
+
 class Display:
     def __init__(self, canvas, lang="id", width=128, height=64):
         self._canvas = canvas

@@ -213,13 +213,9 @@ class Esp32Hardware:
         return Relay(Pin(spec["pin"], Pin.OUT), spec.get("active_high", True))
 
     def display(self, spec):
-        """The board's display (only boards whose file has one): an SSD1306 on I2C."""
-        from machine import I2C, Pin
+        from firmware.hw_optional import oled
 
-        from firmware.ssd1306 import Ssd1306
-
-        i2c = I2C(spec.get("i2c", 0), sda=Pin(spec["sda"]), scl=Pin(spec["scl"]), freq=400000)
-        return Ssd1306(i2c, spec.get("width", 128), spec.get("height", 64), spec.get("address", 0x3C))
+        return oled(spec)
 
     def watchdog(self, timeout_ms):
         from machine import WDT

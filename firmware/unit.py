@@ -97,13 +97,10 @@ def build(files, clock, hardware):
     queue = OfflineQueue(files, settings["queue_max"])
     app = App(settings, scanner, feedback, link, clock, queue, counters, board["name"],
               hashlib.sha256(raw).digest(), hardware.mem_free)
-    spec = board.get("display")
-    if spec:
-        from firmware.display import Display
+    if board.get("display"):
+        from firmware.display import attach  # only display boards hold its code and its words
 
-        app.display = Display(hardware.display(spec), spec.get("lang", "id"), spec.get("width", 128),
-                              spec.get("height", 64))
-        app.display.idle()
+        attach(app, board["display"], hardware)
     app.needs_watchdog = True
     app.watchdog_ms = board.get("watchdog_ms", 8000)
     if settings["link"]["kind"] == "mqtt":
