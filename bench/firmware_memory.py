@@ -9,9 +9,11 @@ fake_mqtt, the protocol's MemoryCounters) is subtracted from "after scan"; its o
 session, the files it keeps in RAM for the unit's flash) are not, so that figure is an upper bound. Budget: 48 KB
 (an ESP32-WROOM has about 110 KB of heap). Modules frozen into the firmware image keep their bytecode in flash and
 use less still.
-Last line: {"heap_after_import": N, "heap_after_scan": N}.
+Then the same scan cycle once more (.mpy only) on a display board (--display-board, an SSD1306 OLED: the display
+module and driver imported, a panel-sized framebuffer held by the fake canvas): heap_after_scan_display.
+Last line: {"heap_after_import": N, "heap_after_scan": N, "heap_after_scan_display": N}.
 
-Usage: python bench/firmware_memory.py [--board NAME]"""
+Usage: python bench/firmware_memory.py [--board NAME] [--display-board NAME]"""
 
 import argparse
 import json
@@ -46,7 +48,8 @@ STEPS = (
     MARK % "harness",
     # The harness keeps no copy of the board definition: a unit parses its own board.json and drops it after boot.
     "with open('/boards/BOARD.json') as f:\n    bench = testbench.Bench(json.load(f))\nf = None\n"
-    "firmware.main.release_boot_modules()\nbench.run(20)\nbench.host.read()\nbench.recorder.clear()",
+    "firmware.main.release_boot_modules()\nbench.run(20)\nbench.host.read()\n"
+    "bench.host.configure(bench.app.settings)\nbench.run(10)\nbench.host.read()\nbench.recorder.clear()",
     SETTLE,
     MARK % "booted",
     "bench.scan(%r)\nbench.run(10)" % CODE,
@@ -76,7 +79,7 @@ def compile_tree(src, dst):
             sys.exit("mpy-cross failed on %s" % path)
 
 
-def measure(node, protocol_dir, firmware_dir, board):
+def measure(node, protocol_dir, firmware_dir, board, display=False):
     cmd = [
         node, str(ROOT / "tests" / "mpy" / "run.mjs"),
         "--mount", "%s:/lib/pintu_protocol" % protocol_dir,
@@ -85,6 +88,8 @@ def measure(node, protocol_dir, firmware_dir, board):
         "--path", "/lib",
     ]
     for step in STEPS:
+        if display and step.startswith("import firmware.main"):
+            step += "\nimport firmware.display\nimport firmware.ssd1306"  # what a display board's boot imports
         cmd += ["--exec", step.replace("BOARD", board)]
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
@@ -109,6 +114,7 @@ def measure(node, protocol_dir, firmware_dir, board):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--board", default="esp32-devkitc-gm65")
+    parser.add_argument("--display-board", default="esp32-devkitc-gm65-oled")
     args = parser.parse_args(argv)
     node = shutil.which("node")
     if not node:
@@ -118,6 +124,7 @@ def main(argv=None):
         compile_tree(ROOT / "protocol" / "pintu_protocol", tmp / "pintu_protocol")
         compile_tree(ROOT / "firmware", tmp / "firmware")
         mpy = measure(node, tmp / "pintu_protocol", tmp / "firmware", args.board)
+        shown = measure(node, tmp / "pintu_protocol", tmp / "firmware", args.display_board, display=True)
     source = measure(node, ROOT / "protocol" / "pintu_protocol", ROOT / "firmware", args.board)
     print("door-unit heap under MicroPython 1.27 (wasm32), board %s, budget %d bytes" % (args.board, BUDGET))
     print("%-40s %10s %10s %10s" % ("gc.mem_alloc() after", ".mpy", ".py", ".mpy/budget"))
@@ -132,7 +139,10 @@ def main(argv=None):
     print("(test harness code subtracted: %d bytes as .mpy)" % mpy["harness"])
     print("what a scan cycle adds to a booted unit (scan - booted): %d bytes" % (mpy["scan"] - mpy["booted"]))
     print("within budget: %s" % ("yes" if mpy["scan"] <= BUDGET else "NO: freeze the modules into the image"))
-    print(json.dumps({"heap_after_import": mpy["import"], "heap_after_scan": mpy["scan"]}))
+    print("with a display, board %s (.mpy): imported %d, one scan cycle %d bytes (%+d; the framebuffer is %d)"
+          % (args.display_board, shown["import"], shown["scan"], shown["scan"] - mpy["scan"], 128 * 64 // 8))
+    print(json.dumps({"heap_after_import": mpy["import"], "heap_after_scan": mpy["scan"],
+                      "heap_after_scan_display": shown["scan"]}))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,14 @@
 """The door unit's state machine: code read -> SCAN sent -> waiting for the VERDICT (timeout) -> feedback -> idle.
 
-Around it: HELLO when the link comes up, HEARTBEAT, CONFIG from the host, and the offline queue replayed as QUEUED.
+Around it: HELLO when the link comes up, repeated with backoff until the host's CONFIG comes (a HELLO can be lost,
+and the host sends CONFIG only in answer to one), HEARTBEAT, and the offline queue replayed as QUEUED.
 The unit never decides: no verdict in time (or no link) is OFFLINE, which never admits. Scan ids are drawn from the
 unit's counter store (firmware/counter.py says why that space), so they never repeat across reboots; a resend of an
-unanswered SCAN is a new frame carrying the same scan id, and the host answers it idempotently."""
+unanswered SCAN is a new frame carrying the same scan id, and the host answers it idempotently.
+
+A scan is on flash (queue.hold) before its SCAN leaves the unit, and leaves it only once its verdict is shown or it
+is queued: a reset at any moment leaves it to be replayed as QUEUED, so the host can undo an admission that nobody
+saw. A queued scan carries the time its code was read."""
 
 import hashlib
 
@@ -19,6 +24,8 @@ WAITING = const(1)  # a SCAN is out, its VERDICT not yet in
 FEEDBACK = const(2)  # a pattern is playing; codes read now are dropped
 _REPLAY_BACKOFF_MIN_MS = const(2000)
 _REPLAY_BACKOFF_MAX_MS = const(60000)
+_HELLO_BACKOFF_MIN_MS = const(2000)
+_HELLO_BACKOFF_MAX_MS = const(60000)
 _U16 = const(0xFFFF)
 _CONFIG_FIELDS = ("verdict_timeout_ms", "feedback_ms", "relay_ms", "repeat_ms", "heartbeat_s", "offline_queue")
 
@@ -47,17 +54,20 @@ class App:
         now = clock.ticks_ms()
         self._last_step = now
         self.uptime_ms = 0  # accumulated: ticks wrap after ~12 days
-        self._pending = None  # [scan id, code, first sent at, resent]
+        self._pending = None  # [queue.Record, first sent at, resent]
         self._last_digest = None  # SHA-256 of the last code read: a code is up to 1,200 bytes of heap, its digest 32
         self._last_code_at = now
         self._inflight = None  # [scan id, sent at] of a QUEUED replay
         self._replay_wait = 0
         self._replay_from = now
         self._was_up = False
+        self._hello_at = now
+        self._hello_wait = 0  # the next HELLO repeat after this many ms; 0: the host's CONFIG came
         self._last_heartbeat = now
         self.errors = 0
         self.last_error = ""
         self.last_verdict = None
+        self.display = None  # a board's display (firmware/display.py), or None
         # The owner's window on what a visitor is shown (the simulator, tests; None on a board): on_shown(scan id,
         # verdict code), once per scan shown, a host verdict or OFFLINE (its pattern: verdicts.verdict_pattern).
         self.on_shown = None
@@ -84,6 +94,8 @@ class App:
         self.feedback.tick()
         if self.state == FEEDBACK and not self.feedback.busy:
             self.state = IDLE
+            if self.display is not None:
+                self.display.idle()
 
     def record_error(self, error):
         self.errors += 1
@@ -100,6 +112,8 @@ class App:
     def _on_link_up(self, now):
         self._replay_wait = 0
         self._last_heartbeat = now
+        self._hello_at = now
+        self._hello_wait = _HELLO_BACKOFF_MIN_MS
         self._send(self._hello)
 
     # -- receiving -------------------------------------------------------------------------------------------------
@@ -118,13 +132,14 @@ class App:
             if msg.acked_type == p.QUEUED:
                 self._settle(msg.ref)
         elif kind is p.Config:
+            self._hello_wait = 0
             self._apply_config(msg)
             self._send(p.Ack(p.CONFIG, self.counters.rx))  # ref: the counter of the CONFIG just accepted
         elif kind is p.Error:
             self.last_error = _short("host error %d %s" % (msg.code, msg.detail))
 
     def _on_verdict(self, verdict):
-        if self.state == WAITING and verdict.scan == self._pending[0]:
+        if self.state == WAITING and verdict.scan == self._pending[0].scan:
             self._pending = None
             self.state = FEEDBACK
             self.last_verdict = verdict
@@ -132,8 +147,8 @@ class App:
             s = self.settings
             # Unknown codes get the refusal pattern and never the relay (verdicts.verdict_pattern / opens_door).
             self.feedback.verdict(verdict.verdict, s["feedback_ms"], s["relay_ms"])
-            if self.on_shown is not None:
-                self.on_shown(verdict.scan, verdict.verdict)
+            self._shown(verdict.scan, verdict.verdict, verdict)
+            self.queue.release()  # shown: the host's record of it stands
         elif self._inflight is not None and verdict.scan == self._inflight[0]:
             self._replayed()  # an answer to the QUEUED replay in flight: recorded by the host, shown to nobody
         # A late verdict for a scan already shown as OFFLINE settles nothing: its record stays queued, so the QUEUED
@@ -158,32 +173,48 @@ class App:
         self._last_digest = digest
         self._last_code_at = now
         self.counts["scans"] += 1
-        scan_id = self.counters.next_tx()  # a fresh scan id: see firmware/counter.py
+        s = self.settings
+        # A fresh scan id (firmware/counter.py), and the time the code was read, which a QUEUED replay reports.
+        record = Record(self.counters.next_tx(), self._clock.time(), s["direction"], s["door"], code)
         if self.link.connected:
-            self._pending = [scan_id, code, now, False]
-            self.state = WAITING
-            if self._send(self._scan(scan_id, code)):
-                return
-        self._offline(scan_id, code)
+            try:
+                self.queue.hold(record)  # on flash before the SCAN leaves: a reset now leaves it to replay
+            except Exception as e:  # the flash cannot keep it: send nothing (OFFLINE below never admits)
+                self.record_error(e)
+            else:
+                self._pending = [record, now, False]
+                self.state = WAITING
+                if self._send(self._scan(record)):
+                    return
+        self._offline(record)
 
-    def _scan(self, scan_id, code):
-        s = self.settings
-        return p.Scan(scan_id, s["door"], s["direction"], code)
+    def _scan(self, record):
+        return p.Scan(record.scan, record.door, record.direction, record.code)
 
-    def _offline(self, scan_id, code):
+    def _shown(self, scan_id, code, verdict=None):
+        if self.display is not None:
+            self.display.show(code, verdict)
+        if self.on_shown is not None:
+            self.on_shown(scan_id, code)
+
+    def _offline(self, record):
         s = self.settings
+        sent = self._pending is not None  # its SCAN may have reached the host, which may have admitted it
         self._pending = None
         self.state = FEEDBACK
         self.counts["offline"] += 1
         self.feedback.verdict(verdicts.OFFLINE, s["feedback_ms"])  # first: a full or failing flash must not hide it
-        if self.on_shown is not None:
-            self.on_shown(scan_id, verdicts.OFFLINE)
-        if s["offline_queue"]:
+        self._shown(record.scan, verdicts.OFFLINE)
+        # A scan the host may have seen is always queued: its replay is what undoes an admission nobody saw.
+        # offline_queue=0 only stops queuing scans that never left the unit.
+        if s["offline_queue"] or sent:
             try:
-                self.queue.append(Record(scan_id, self._clock.time(), s["direction"], s["door"], code))
+                self.queue.append(record)
             except Exception as e:  # flash full or failing: the scan is lost, counted as dropped
                 self.queue.dropped += 1
                 self.record_error(e)
+                return  # a held scan stays held: the next boot queues it
+        self.queue.release()
 
     # -- timers ------------------------------------------------------------------------------------------------------
     def _timers(self, now):
@@ -191,12 +222,12 @@ class App:
         timeout = s["verdict_timeout_ms"]
         pending = self._pending
         if self.state == WAITING:
-            age = ticks_diff(now, pending[2])
+            age = ticks_diff(now, pending[1])
             if age >= timeout:
-                self._offline(pending[0], pending[1])
-            elif not pending[3] and age >= timeout // 2 and self.link.connected:
-                pending[3] = True  # one resend: a new frame, the same scan id
-                self._send(self._scan(pending[0], pending[1]))
+                self._offline(pending[0])
+            elif not pending[2] and age >= timeout // 2 and self.link.connected:
+                pending[2] = True  # one resend: a new frame, the same scan id
+                self._send(self._scan(pending[0]))
         if self._inflight is not None and ticks_diff(now, self._inflight[1]) >= timeout:
             self._inflight = None
             self._replay_wait = min(_REPLAY_BACKOFF_MAX_MS, max(_REPLAY_BACKOFF_MIN_MS, self._replay_wait * 2))
@@ -204,6 +235,10 @@ class App:
         if (self.state == IDLE and self._inflight is None and len(self.queue) and self.link.connected
                 and ticks_diff(now, self._replay_from) >= self._replay_wait):
             self._replay_next(now)
+        if self._hello_wait and self.link.connected and ticks_diff(now, self._hello_at) >= self._hello_wait:
+            self._hello_at = now  # no CONFIG yet: the HELLO (or its answer) was lost, or the host is not there yet
+            self._hello_wait = min(_HELLO_BACKOFF_MAX_MS, self._hello_wait * 2)
+            self._send(self._hello)
         if self.link.connected and ticks_diff(now, self._last_heartbeat) >= s["heartbeat_s"] * 1000:
             self._last_heartbeat = now
             self._send(self.heartbeat())

@@ -61,6 +61,11 @@ def validate(board):
         _pin(errors, used, "leds.pin", leds.get("pin"), chip, True)
     else:
         errors.append("leds.kind must be one of %s" % ", ".join(LED_KINDS))
+    if board.get("display") is not None:
+        from firmware.display import check  # its names stay off the heap of boards without a display
+
+        for where, value in check(board["display"], errors):
+            _pin(errors, used, where, value, chip, True)
     for part in ("buzzer", "relay"):
         spec = board.get(part)
         if spec is not None:

@@ -212,6 +212,11 @@ class Esp32Hardware:
 
         return Relay(Pin(spec["pin"], Pin.OUT), spec.get("active_high", True))
 
+    def display(self, spec):
+        from firmware.hw_optional import oled
+
+        return oled(spec)
+
     def watchdog(self, timeout_ms):
         from machine import WDT
 

@@ -1,4 +1,4 @@
-"""Board adapters only some units use: a WS2812 pixel as the LEDs, Wi-Fi for the MQTT link.
+"""Board adapters only some units use: a WS2812 pixel as the LEDs, Wi-Fi for the MQTT link, an OLED display.
 
 Apart from hw.py so that a unit without them does not load them: every module a unit imports stays on its heap.
 Esp32Hardware imports this module when a board asks for one of them."""
@@ -53,3 +53,13 @@ class Wifi:
 
     def isconnected(self):
         return self._wlan.isconnected()
+
+
+def oled(spec):
+    """The board's display (boards whose file has one): an SSD1306 on an I2C bus, as firmware/display.py's canvas."""
+    from machine import I2C, Pin
+
+    from firmware.ssd1306 import Ssd1306
+
+    i2c = I2C(spec.get("i2c", 0), sda=Pin(spec["sda"]), scl=Pin(spec["scl"]), freq=400000)
+    return Ssd1306(i2c, spec.get("width", 128), spec.get("height", 64), spec.get("address", 0x3C))

@@ -2,7 +2,13 @@
 
 Topics (pintu_protocol.topics): up (unit -> host, QoS 1), down (host -> unit, subscribed QoS 1), status (retained
 "online"; the broker publishes the retained last will "offline" when the unit drops). umqtt.simple sends no keepalive
-pings itself, and does not resubscribe: both are done here."""
+pings itself, and does not resubscribe: both are done here.
+
+No call here blocks the main loop for long: every socket call of the client is bounded by IO_TIMEOUT_MS (the vendored
+umqtt.simple keeps that timeout where upstream's setblocking(True) cleared it on the ESP32 port; a QoS-1 publish waits
+for its PUBACK through at most a few bounded reads), well under the watchdog and the verdict timeout. A call that
+times out drops the connection: the scan in flight shows OFFLINE and stays queued (app.py), and the link reconnects
+with backoff. TCP_NODELAY: a frame goes out at once instead of waiting for the broker's delayed ACK (~40 ms)."""
 
 from firmware.clock import ticks_diff
 from pintu_protocol.topics import DOWN, STATUS, UP, topic
@@ -11,6 +17,7 @@ _BACKOFF_MIN_MS = 1000
 _BACKOFF_MAX_MS = 60000
 _INBOX_MAX = 8  # frames held between two polls; the host sends one answer per unit frame
 _MAX_READS = 8  # check_msg() calls per poll: bounded, so the scanner and feedback keep running
+IO_TIMEOUT_MS = 500  # each socket call: a broker on the site's LAN answers in a few ms; the verdict timeout is 2 s
 
 
 class MqttLink:
@@ -45,6 +52,8 @@ class MqttLink:
 
     def _connect(self):
         client = self._factory()
+        client.timeout = IO_TIMEOUT_MS / 1000
+        client.nodelay = True
         client.set_callback(self._on_message)
         client.set_last_will(self.status_topic, b"offline", retain=True, qos=1)
         client.connect()

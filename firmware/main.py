@@ -12,7 +12,7 @@ from firmware.link_serial import ReplEscape
 MAINTENANCE_FLAG = "pintu.repl"
 BOOT_WINDOW_MS = 2000
 IDLE_MS = 5  # loop pause: scanner bytes wait in the UART buffer (2 KB), frames in the USB/socket buffers
-BOOT_ONLY = ("unit", "board", "config")  # modules needed only to build the unit
+BOOT_ONLY = ("unit", "board", "config", "scanner_setup")  # modules needed only to build the unit
 
 
 def release_boot_modules():

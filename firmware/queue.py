@@ -4,7 +4,11 @@ File layout: records appended one after another, each `length (u16) | crc16 (u16
 `scan (u32) | time_s (u32) | direction (u8) | door length (u8) | door | code`. A power cut while appending leaves a
 truncated last record: load() stops at the first record that is short or fails its CRC and rewrites the file
 without it, so the cut loses at most the record being written. Removing the oldest record rewrites the rest to a
-temporary file that is renamed over the queue (atomic on LittleFS). Only record sizes are kept in RAM."""
+temporary file that is renamed over the queue (atomic on LittleFS). Only record sizes are kept in RAM.
+
+The held scan (file `<name>.held`, one record in the same layout): the scan whose SCAN is out, written (atomically)
+before the frame leaves the unit and removed once its verdict is shown. A reset at any moment therefore leaves it on
+flash, and load() queues it: its QUEUED replay lets the host undo an admission nobody saw (the door stayed shut)."""
 
 import struct
 
@@ -66,6 +70,15 @@ class OfflineQueue:
         if total > pos:  # a record cut short by a power cut (or damaged): rewrite the file without it
             self.dropped += 1
             self._rewrite(0, pos)
+        held = self._files.read(self._name + ".held")
+        if held is not None:
+            # Written atomically, so whole unless damaged. Already queued when the reset came between the append of
+            # a timed-out scan and the release: then it is the queue's last record, byte for byte.
+            length, crc = struct.unpack_from(_HEAD, held) if len(held) >= 14 else (0, 0)
+            if length == len(held) - 4 and crc == crc16(held[4:]) and not (
+                    pos >= len(held) and self._files.read_at(self._name, pos - len(held), len(held)) == held):
+                self.append(decode(held[4:]))
+            self.release()
 
     def _copy(self, start, end):
         while start < end:
@@ -102,6 +115,14 @@ class OfflineQueue:
             self._dirty = False
         except Exception:  # flash still failing: retried before the next append, or fixed at the next boot
             pass
+
+    def hold(self, record):
+        """On flash before the scan's SCAN leaves the unit; raises if the flash write fails (then send nothing)."""
+        self._files.write_atomic(self._name + ".held", encode(record))
+
+    def release(self):
+        """The held scan's verdict was shown, or the scan is queued: nothing is left to reconcile."""
+        self._files.remove(self._name + ".held")
 
     def peek(self):
         """The oldest record, or None."""

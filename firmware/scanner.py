@@ -7,19 +7,8 @@ wrong guess costs only that setting."""
 from firmware.clock import const, ticks_diff
 from pintu_protocol import crc16
 
-_T_READ = const(0x07)
-_T_WRITE = const(0x08)
-_T_SAVE = const(0x09)
 _T_HEARTBEAT = const(0x0A)
-_ZONE_MODE = const(0x0000)  # bits 1-0: 00 manual, 01 command, 10 continuous, 11 sense (induction)
-_ZONE_OUTPUT = const(0x000D)  # bits 1-0: 00 serial output (unconfirmed)
-_ZONE_BAUD = const(0x002A)  # two bytes, little-endian divisor
-_ZONE_TAIL = const(0x0060)  # bits 6-5: 00 CR terminator (unconfirmed)
-_ACK = b"\x02\x00\x00\x01\x00\x33\x31"
 _HEARTBEAT_MS = const(10000)  # GM861's suggested interval
-MODES = {"continuous": 0x02, "sense": 0x03}
-# Zone 0x002A values: 115200 and 9600 are from vendor frames; the others follow their 3 MHz / baud rule.
-BAUD_CODES = {9600: 0x0139, 19200: 0x009C, 38400: 0x004E, 57600: 0x0034, 115200: 0x001A}
 TERMINATORS = b"\r\n\t"
 _GAP_MS = const(300)  # a code whose bytes stop arriving this long without a terminator is a half code
 
@@ -31,25 +20,8 @@ def command(msg_type, zone, data):
     return b"\x7e\x00" + body + bytes((crc >> 8, crc & 0xFF))
 
 
-def read_command(zone, count=1):
-    return command(_T_READ, zone, bytes((count,)))
-
-
-def write_command(zone, data):
-    return command(_T_WRITE, zone, data)
-
-
-def save_command():
-    return command(_T_SAVE, 0x0000, b"\x00")
-
-
 def heartbeat_command():
     return command(_T_HEARTBEAT, 0x0000, b"\x00")
-
-
-def baud_command(baud):
-    code = BAUD_CODES[baud]
-    return write_command(_ZONE_BAUD, bytes((code & 0xFF, code >> 8)))
 
 
 def reply_length(buf):
@@ -143,74 +115,18 @@ class Gm65:
         self.reader = CodeReader(max_code)
         self._baud = baud
         self._factory_baud = factory_baud
-        self._mode = MODES[mode]
+        self.mode = mode  # "continuous" or "sense": scanner_setup.MODES
         self._heartbeat = heartbeat  # GM861 only
         self._last_beat = clock.ticks_ms()
         self.configured = False
 
-    def _ask(self, frame, timeout_ms=300):
-        """Send one command; the reply bytes (None when the module did not answer in time)."""
-        self._uart.read()  # drop whatever was pending
-        self._uart.write(frame)
-        start = self._clock.ticks_ms()
-        buf = bytearray()
-        while ticks_diff(self._clock.ticks_ms(), start) < timeout_ms:
-            data = self._uart.read()
-            if data:
-                buf.extend(data)
-                if reply_length(buf) > 0:
-                    return bytes(buf[: reply_length(buf)])
-            self._clock.sleep_ms(5)
-        return None
-
-    def _read_zone(self, zone):
-        reply = self._ask(read_command(zone))
-        if reply is None or reply[2] != 0 or reply[3] != 1:
-            return None
-        return reply[4]
-
-    def _write_zone(self, zone, data):
-        return self._ask(write_command(zone, data)) == _ACK
-
-    def _set_bits(self, zone, mask, value):
-        current = self._read_zone(zone)
-        if current is None:
-            return False
-        wanted = (current & ~mask) | value
-        if wanted == current:
-            return True  # already so: no write, and no flash save for it
-        self._changed = True
-        return self._write_zone(zone, bytes((wanted,)))
-
     def configure(self):
-        """Serial output, continuous/sense mode, CR terminator, target baud, saved. True when every step was
-        acknowledged; otherwise the UART is left at whichever rate the module answered (or its factory rate)."""
-        uart = self._uart
-        for rate in (self._baud, self._factory_baud):
-            uart.set_baud(rate)
-            if self._read_zone(_ZONE_MODE) is not None:
-                break
-        else:
-            uart.set_baud(self._factory_baud)
-            return False
-        self._changed = False
-        ok = (
-            self._set_bits(_ZONE_OUTPUT, 0x03, 0x00)
-            and self._set_bits(_ZONE_MODE, 0x03, self._mode)
-            and self._set_bits(_ZONE_TAIL, 0x60, 0x00)
-        )
-        if ok and uart.baud != self._baud:
-            ok = self._ask(baud_command(self._baud)) == _ACK  # acknowledged at the old rate, then it switches
-            if ok:
-                uart.set_baud(self._baud)
-                self._changed = True
-        if ok and self._changed:  # the module's flash is written only when a setting changed
-            ok = self._ask(save_command()) == _ACK
-        if not ok and self._read_zone(_ZONE_MODE) is None:
-            # Lost it mid-way (e.g. the baud switch): read at whichever rate it answers now.
-            uart.set_baud(self._factory_baud if uart.baud == self._baud else self._baud)
-        self.configured = ok
-        return ok
+        """Serial output, continuous/sense mode, CR terminator, target baud, saved: scanner_setup.configure (boot
+        only, so its code is freed after boot)."""
+        from firmware.scanner_setup import configure
+
+        self.configured = configure(self)
+        return self.configured
 
     def poll(self):
         data = self._uart.read()

@@ -42,6 +42,12 @@ class HostPeer:
     def send(self, msg):
         self.stream.push(p.encode_stream(self.session.send(msg)))
 
+    def configure(self, settings):
+        """Answer a HELLO as the host does, with a CONFIG (here: the unit's own tunables, so nothing changes)."""
+        from firmware.app import _CONFIG_FIELDS
+
+        self.send(p.Config(*[settings[name] for name in _CONFIG_FIELDS]))
+
 
 class Bench:
     """One unit on fakes, a HostPeer on its serial link (or a FakeBroker for MQTT). files: a reboot on the files of

@@ -97,6 +97,10 @@ def build(files, clock, hardware):
     queue = OfflineQueue(files, settings["queue_max"])
     app = App(settings, scanner, feedback, link, clock, queue, counters, board["name"],
               hashlib.sha256(raw).digest(), hardware.mem_free)
+    if board.get("display"):
+        from firmware.display import attach  # only display boards hold its code and its words
+
+        attach(app, board["display"], hardware)
     app.needs_watchdog = True
     app.watchdog_ms = board.get("watchdog_ms", 8000)
     if settings["link"]["kind"] == "mqtt":

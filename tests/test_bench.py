@@ -33,3 +33,12 @@ def test_end_to_end_bench_runs_small():
     figures = _last_json("end_to_end.py", "--units", "5", "--seconds", "1")
     assert set(figures) == {"units", "scans_per_s", "p50_ms", "p99_ms", "broker_roundtrips_per_s"}
     assert figures["units"] == 5 and figures["scans_per_s"] > 0 and figures["broker_roundtrips_per_s"] > 0
+
+
+def test_mqtt_latency_bench_runs_small():
+    from tests.conftest import require_program
+
+    require_program("mosquitto", "apt-get install mosquitto")
+    figures = _last_json("mqtt_latency.py", "--samples", "3")
+    assert set(figures) == {"baseline_ms", "broker_only_ms", "clients_only_ms", "nodelay_ms", "samples"}
+    assert figures["samples"] == 3 and all(figures[k] > 0 for k in figures)

@@ -12,8 +12,11 @@ FIRMWARE_SUITES = [
     "tests.portable.test_firmware_scanner",
     "tests.portable.test_firmware_storage",
     "tests.portable.test_firmware_parts",
+    "tests.portable.test_firmware_network",
+    "tests.portable.test_firmware_display",
 ]
-MOUNTS = {str(ROOT / "firmware"): "/lib/firmware", str(ROOT / "boards"): "/t/boards"}
+MOUNTS = {str(ROOT / "firmware"): "/lib/firmware", str(ROOT / "boards"): "/t/boards",
+          str(ROOT / "firmware" / "lib" / "umqtt"): "/lib/umqtt"}
 
 
 @pytest.mark.micropython

@@ -55,6 +55,14 @@ def test_files_are_owner_only_and_passwords_hashed(tmp_path):
     assert text.count("$7$101$") == 3
 
 
+def test_the_broker_sends_small_packets_at_once(broker, tmp_path):
+    """`set_tcp_nodelay true` is in the config the real Mosquitto of the fixture started with (an unknown option
+    would have stopped it): with the unit's and the host's TCP_NODELAY, no Nagle wait on a SCAN or a VERDICT."""
+    lines = (tmp_path / "broker" / "mosquitto.conf").read_text().splitlines()
+    assert "set_tcp_nodelay true" in lines
+    assert broker.proc.poll() is None
+
+
 def test_acl_confines_each_device_to_its_own_topics(broker):
     seen = []
     host, rc = client(broker.port, HOST_USER, "host-secret", lambda c, u, m: seen.append((m.topic, m.payload)),

@@ -1,5 +1,6 @@
 """The MQTT transport against a real Mosquitto: shared subscription, replies, broker restart without loss."""
 
+import socket
 import threading
 import time
 
@@ -76,6 +77,8 @@ def test_round_trip_and_origin(broker):
         unit.publish(b"frame-1").wait_for_publish(5)
         assert wait_for(lambda: unit.down == [b"re:frame-1"])
         assert host.frames == [(("site-a", "door-1"), b"frame-1")]
+        # The host's socket sends a VERDICT at once, not after the broker's delayed ACK (Nagle).
+        assert link.client.socket().getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
     finally:
         unit.close()
         link.close()

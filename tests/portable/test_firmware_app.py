@@ -34,6 +34,9 @@ def ready_bench(**config):
     bench.run(20)
     hello = bench.host.read()
     assert [type(m) for m in hello] == [p.Hello], hello
+    bench.host.configure(bench.app.settings)  # as the host answers a HELLO: the unit stops repeating it
+    bench.run(10)
+    assert [type(m) for m in bench.host.read()] == [p.Ack]
     bench.recorder.clear()
     return bench
 
@@ -71,13 +74,13 @@ def test_scan_sends_the_exact_frame_and_admit_plays_the_admit_pattern():
     bench.scan(CODE)
     bench.run(10)
     wire = bench.stream.take()
-    # Counter 1 was the HELLO, counter 2 became the scan id, so the SCAN is frame 3 carrying scan 2.
-    reference = p.Session("door-1", TEST_KEY, p.UNIT, MemoryCounters(tx=2))
-    assert wire == p.encode_stream(reference.send(p.Scan(2, "main", p.IN, CODE)))
+    # Counter 1 was the HELLO, 2 the ACK of the CONFIG, 3 became the scan id, so the SCAN is frame 4 carrying scan 3.
+    reference = p.Session("door-1", TEST_KEY, p.UNIT, MemoryCounters(tx=3))
+    assert wire == p.encode_stream(reference.send(p.Scan(3, "main", p.IN, CODE)))
     scan = bench.host.read(wire)[0]
-    assert scan == p.Scan(2, "main", p.IN, CODE)
+    assert scan == p.Scan(3, "main", p.IN, CODE)
     start = bench.clock.now_ms
-    bench.host.send(p.Verdict(2, verdicts.GREEN, verdicts.R_OK, 1, 100, ""))
+    bench.host.send(p.Verdict(3, verdicts.GREEN, verdicts.R_OK, 1, 100, ""))
     bench.run(4000)
     assert bench.recorder.values() == [
         ("relay", 1), ("led", "green"), ("buzzer", 2000),
@@ -177,6 +180,18 @@ def test_verdict_timeout_shows_offline_queues_and_resends_with_the_same_scan_id(
     bench.run(5000)  # the OFFLINE pattern ends, the queue is replayed
     replay = [m for m in bench.host.read() if type(m) is p.Queued]
     assert replay and replay[0].scan == sent[0].scan
+
+
+def test_a_queued_scan_carries_the_time_its_code_was_read():
+    bench = ready_bench(verdict_timeout_ms=13000)
+    read_at = bench.clock.time()
+    bench.scan(CODE)
+    bench.run(14000)  # no VERDICT: OFFLINE after 13 s, then queued
+    assert bench.app.queue.peek().time_s == read_at
+    bench.host.read()
+    bench.run(5000)  # the pattern ends; the replay goes out
+    queued = [m for m in bench.host.read() if type(m) is p.Queued]
+    assert queued and queued[0].age_s >= 13  # from the read, not from when OFFLINE was shown (13 s later)
 
 
 def test_link_loss_queues_scans_and_replays_them_as_queued_after_reconnect():

@@ -220,6 +220,9 @@ def test_unit_over_mqtt_queues_while_the_broker_is_down_and_replays_after():
 
     bench.run(20)
     assert [type(m) for m in unit_messages()] == [p.Hello]
+    broker.publish(down, host.send(p.Config(2000, 1500, 800, 5000, 30, 1)))  # the host's answer: no more HELLOs
+    bench.run(20)
+    assert [type(m) for m in unit_messages()] == [p.Ack]
     bench.scan(b"PINTU1:mqtt-visitor")
     bench.run(20)
     scan = unit_messages()[0]

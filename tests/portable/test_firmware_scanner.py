@@ -1,7 +1,7 @@
 """Scanner drivers: command frames byte for byte against the vendor frames in shared/HARDWARE.md, the boot-time
 configuration against an emulated module, and the code reader's handling of noise, half and over-long codes."""
 
-from firmware import scanner, scanner_m5
+from firmware import scanner, scanner_m5, scanner_setup
 from firmware.hw_fake import FakeClock, FakeGm65, FakeUart
 
 
@@ -10,14 +10,14 @@ def h(text):
 
 
 def test_command_frames_match_the_vendor_frames():
-    assert scanner.save_command() == h("7E 00 09 01 00 00 00 DE C8")
-    assert scanner.baud_command(115200) == h("7E 00 08 02 00 2A 1A 00 E4 7E")
+    assert scanner_setup.save_command() == h("7E 00 09 01 00 00 00 DE C8")
+    assert scanner_setup.baud_command(115200) == h("7E 00 08 02 00 2A 1A 00 E4 7E")
     assert scanner.heartbeat_command() == h("7E 00 0A 01 00 00 00 30 1A")
     # The trigger frame is published with AB CD (CRC skipped); with its real CRC the rest is identical.
-    trigger = scanner.write_command(0x0002, b"\x01")
+    trigger = scanner_setup.write_command(0x0002, b"\x01")
     assert trigger[:7] == h("7E 00 08 01 00 02 01")
-    assert scanner.baud_command(9600) == h("7E 00 08 02 00 2A 39 01 A7 EA")
-    assert scanner.read_command(0x002A, 2) == h("7E 00 07 01 00 2A 02 D8 0F")
+    assert scanner_setup.baud_command(9600) == h("7E 00 08 02 00 2A 39 01 A7 EA")
+    assert scanner_setup.read_command(0x002A, 2) == h("7E 00 07 01 00 2A 02 D8 0F")
 
 
 def test_replies_are_recognised_and_skipped():

@@ -106,6 +106,43 @@ def test_damaged_record_in_the_middle_stops_the_load_there():
     assert len(loaded) == 1 and loaded.dropped == 1
 
 
+def test_a_held_scan_is_queued_at_the_next_boot_once_whatever_the_moment_of_the_reset():
+    files = MemFiles()
+    queue = OfflineQueue(files, 8)
+    queue.append(Record(1, 1700000000, 0, "main", b"PINTU1:earlier"))
+    queue.hold(Record(2, 1700000100, 0, "main", b"PINTU1:in-flight"))  # reset while its SCAN was out
+    again = OfflineQueue(files, 8)
+    assert len(again) == 2 and files.read("queue.held") is None
+    again.pop()
+    assert again.peek().scan == 2 and again.peek().time_s == 1700000100
+    # A reset between queuing a timed-out scan and releasing it: queued once, not twice.
+    again.hold(Record(3, 1700000200, 0, "main", b"PINTU1:timed-out"))
+    again.append(Record(3, 1700000200, 0, "main", b"PINTU1:timed-out"))
+    third = OfflineQueue(files, 8)
+    assert len(third) == 2 and files.read("queue.held") is None
+    # Released (its verdict shown): nothing to queue.
+    third.hold(Record(4, 1700000300, 0, "main", b"PINTU1:shown"))
+    third.release()
+    assert len(OfflineQueue(files, 8)) == 2
+    # A damaged held record is dropped, never replayed as something else.
+    files.write_atomic("queue.held", b"\x00\x20\x00\x00" + b"x" * 32)
+    assert len(OfflineQueue(files, 8)) == 2 and files.read("queue.held") is None
+
+
+def test_a_power_cut_while_holding_a_scan_leaves_no_half_record():
+    files = MemFiles()
+    queue = OfflineQueue(files, 8)
+    record = Record(5, 1700000000, 0, "main", b"PINTU1:cut")
+    for cut in range(0, len(encode(record))):
+        files.power_cut_after(cut)
+        try:
+            queue.hold(record)
+        except PowerCut:
+            pass
+        assert len(OfflineQueue(files, 8)) == 0  # the atomic write left no held file: the SCAN never went out
+        files.remove("queue.held")
+
+
 def test_counter_writes_flash_once_per_block_and_restarts_above_every_used_value():
     files = MemFiles()
     store = CounterStore(files)

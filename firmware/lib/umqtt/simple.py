@@ -8,7 +8,7 @@ class MQTTException(Exception):
 class MQTTClient:
 
     def __init__(self, client_id, server, port=0, user=None, password=None, keepalive=0,
-                 ssl=False, ssl_params={}):
+                 ssl=False, ssl_params={}, timeout=None, nodelay=False):
         if port == 0:
             port = 8883 if ssl else 1883
         self.client_id = client_id
@@ -26,6 +26,9 @@ class MQTTClient:
         self.lw_msg = None
         self.lw_qos = 0
         self.lw_retain = False
+        # Pintu: seconds every socket call may block (None: for ever, as upstream); TCP_NODELAY when True.
+        self.timeout = timeout
+        self.nodelay = nodelay
 
     def _send_str(self, s):
         self.sock.write(struct.pack("!H", len(s)))
@@ -55,6 +58,12 @@ class MQTTClient:
     def connect(self, clean_session=True):
         self.sock = socket.socket()
         addr = socket.getaddrinfo(self.server, self.port)[0][-1]
+        self.sock.settimeout(self.timeout)  # Pintu: a bounded connect and CONNACK wait
+        if self.nodelay and hasattr(socket, "TCP_NODELAY"):
+            try:  # Pintu: small packets go out at once, not after the peer's delayed ACK (Nagle)
+                self.sock.setsockopt(getattr(socket, "IPPROTO_TCP", 6), socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
         self.sock.connect(addr)
         if self.ssl:
             import ussl
@@ -123,13 +132,13 @@ class MQTTClient:
         self.sock.write(pkt, i + 1)
         self._send_str(topic)
         if qos > 0:
-            self.pid += 1
+            self.pid = self.pid % 65535 + 1  # Pintu: ids wrap 1..65535, never 0
             pid = self.pid
             struct.pack_into("!H", pkt, 0, pid)
             self.sock.write(pkt, 2)
         self.sock.write(msg)
         if qos == 1:
-            while 1:
+            for _ in range(8):  # Pintu: was `while 1`; each packet waited for is bounded by the timeout
                 op = self.wait_msg()
                 if op == 0x40:
                     sz = self.sock.read(1)
@@ -138,19 +147,20 @@ class MQTTClient:
                     rcv_pid = rcv_pid[0] << 8 | rcv_pid[1]
                     if pid == rcv_pid:
                         return
+            raise OSError(110)  # Pintu: no PUBACK among the packets that came: give up (ETIMEDOUT)
         elif qos == 2:
             assert 0
 
     def subscribe(self, topic, qos=0):
         assert self.cb is not None, "Subscribe callback is not set"
         pkt = bytearray(b"\x82\0\0\0")
-        self.pid += 1
+        self.pid = self.pid % 65535 + 1  # Pintu: ids wrap 1..65535, never 0
         struct.pack_into("!BH", pkt, 1, 2 + 2 + len(topic) + 1, self.pid)
         #print(hex(len(pkt)), hexlify(pkt, ":"))
         self.sock.write(pkt)
         self._send_str(topic)
         self.sock.write(qos.to_bytes(1, "little"))
-        while 1:
+        for _ in range(8):  # Pintu: was `while 1`, bounded as in publish
             op = self.wait_msg()
             if op == 0x90:
                 resp = self.sock.read(4)
@@ -159,6 +169,7 @@ class MQTTClient:
                 if resp[3] == 0x80:
                     raise MQTTException(resp[3])
                 return
+        raise OSError(110)  # Pintu: no SUBACK among the packets that came
 
     # Wait for a single incoming MQTT message and process it.
     # Subscribed messages are delivered to a callback previously
@@ -166,7 +177,8 @@ class MQTTClient:
     # messages processed internally.
     def wait_msg(self):
         res = self.sock.read(1)
-        self.sock.setblocking(True)
+        # Pintu: was setblocking(True), which on the ESP32 port also clears the timeout: keep it bounded.
+        self.sock.settimeout(self.timeout)
         if res is None:
             return None
         if res == b"":

@@ -135,6 +135,8 @@ class Gateway:
     # -- one handler per message type
 
     def _on_hello(self, session, msg):
+        """A unit repeats its HELLO until a CONFIG reaches it (either may be lost): every HELLO gets the same CONFIG
+        and changes nothing but when the unit was last heard of, so a repeat is harmless."""
         self.data.store.touch_device(session.device_id, int(self.clock()), firmware=msg.firmware, board=msg.board)
         log.info("%s: hello, firmware %s on %s", session.device_id, msg.firmware, msg.board)
         return [session.send(self.config)]

@@ -62,6 +62,8 @@ def mosquitto_conf(out_dir, port=1883, bind="0.0.0.0", run_as="mosquitto"):
         "max_queued_messages 100000",
         # A frame is at most 1,400 bytes: a client sending a bigger packet is disconnected before it is buffered.
         "max_packet_size 4096",
+        # Small packets (a SCAN, its VERDICT) go out at once: Nagle + delayed ACK cost ~40 ms of a 46 ms scan->verdict.
+        "set_tcp_nodelay true",
         "",
     ])
 

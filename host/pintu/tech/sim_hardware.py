@@ -56,20 +56,34 @@ class SerialStream:
 
 
 class _USocket:
-    """A CPython socket with the MicroPython stream methods umqtt.simple calls (read, write, setblocking)."""
+    """A CPython socket with the MicroPython stream methods umqtt.simple calls (read, write, setblocking, settimeout,
+    setsockopt). A timeout (seconds, None: none) bounds every blocking call, as on the board; setblocking(True) keeps
+    it here, like the unix port (the ESP32 port clears it, which the vendored umqtt no longer relies on)."""
 
     def __init__(self):
         self._sock = socket.socket()
+        self._timeout = None
         self._blocking = True
 
     def connect(self, addr):
-        self._sock.settimeout(5)
+        self._sock.settimeout(self._timeout if self._timeout is not None else 5)
         self._sock.connect(addr)
-        self._sock.settimeout(None)
+        self._apply()
+
+    def _apply(self):
+        self._sock.settimeout(self._timeout if self._blocking else 0.0)
 
     def setblocking(self, flag):
         self._blocking = flag
-        self._sock.setblocking(flag)
+        self._apply()
+
+    def settimeout(self, seconds):
+        self._timeout = seconds
+        self._blocking = True
+        self._apply()
+
+    def setsockopt(self, level, option, value):
+        self._sock.setsockopt(level, option, value)
 
     def read(self, n):
         if not self._blocking:
@@ -80,7 +94,7 @@ class _USocket:
             return data
         buf = b""
         while len(buf) < n:
-            chunk = self._sock.recv(n - len(buf))
+            chunk = self._sock.recv(n - len(buf))  # socket.timeout (an OSError) after the timeout, as on a board
             if not chunk:
                 return buf
             buf += chunk
@@ -90,11 +104,11 @@ class _USocket:
         if isinstance(data, str):  # MicroPython streams take str too (umqtt writes the client id as one)
             data = data.encode()
         data = bytes(data if length is None else data[:length])
-        self._sock.setblocking(True)
+        self._sock.settimeout(self._timeout)
         try:
             self._sock.sendall(data)
         finally:
-            self._sock.setblocking(self._blocking)
+            self._apply()
         return len(data)
 
     def close(self):
@@ -110,6 +124,8 @@ def _install_umqtt_shims():
         usocket = types.ModuleType("usocket")
         usocket.socket = _USocket
         usocket.getaddrinfo = socket.getaddrinfo
+        usocket.IPPROTO_TCP = socket.IPPROTO_TCP
+        usocket.TCP_NODELAY = socket.TCP_NODELAY
         sys.modules["usocket"] = usocket
     sys.modules.setdefault("ustruct", struct)
     sys.modules.setdefault("ubinascii", binascii)
