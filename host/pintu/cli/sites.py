@@ -8,7 +8,7 @@ from pintu import registry
 from pintu.cli.base import data_of, emit, json_option, main, pairs, table
 from pintu.errors import PintuError
 from pintu.registry import provision
-from pintu.rules.policy import DIRECTIONS, PROFILES
+from pintu.rules.policy import ANTI_PASSBACK, DIRECTIONS, PROFILES
 
 site_options = [
     click.option("--name"),
@@ -26,6 +26,13 @@ site_options = [
         default=None,
         help="Whether a recent negative test or a valid recovery on an EU certificate admits (default no).",
     ),
+    click.option(
+        "--anti-passback",
+        type=click.Choice(ANTI_PASSBACK),
+        help="hard (default): someone already inside is refused at an entry door; soft: let in again, uncounted "
+        "and flagged, while the site is not full.",
+    ),
+    click.option("--hold", help="How long a YELLOW holds a place for the guard's confirmation (default 60s)."),
 ]
 
 
@@ -56,7 +63,8 @@ def site():
 @_site_options
 @json_option
 @click.pass_context
-def site_add(ctx, site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, accept_tests, as_json):
+def site_add(ctx, site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, accept_tests,
+             anti_passback, hold, as_json):
     """Add a site (--name and --capacity are required)."""
     if name is None or capacity is None:
         raise PintuError("site add needs --name and --capacity")
@@ -70,6 +78,8 @@ def site_add(ctx, site_id, name, capacity, policy_name, referral, max_stay, yell
         max_stay or "8h",
         True if yellow_admits is None else yellow_admits,
         bool(accept_tests),
+        anti_passback or "hard",
+        hold or registry.DEFAULT_HOLD,
     )
     emit(as_json, result, pairs)
 
@@ -79,10 +89,12 @@ def site_add(ctx, site_id, name, capacity, policy_name, referral, max_stay, yell
 @_site_options
 @json_option
 @click.pass_context
-def site_set(ctx, site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, accept_tests, as_json):
+def site_set(ctx, site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, accept_tests,
+             anti_passback, hold, as_json):
     """Change a site's settings."""
     result = registry.set_site(
-        data_of(ctx), site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, accept_tests
+        data_of(ctx), site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, accept_tests,
+        anti_passback, hold,
     )
     emit(as_json, result, pairs)
 

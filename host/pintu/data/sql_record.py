@@ -1,4 +1,5 @@
-"""SQL for the record: visits (who is inside), events (every decision), resent scans, and retention.
+"""SQL for the record: visits (who is inside), places held for the guard, events (every decision), resent scans,
+and retention.
 
 A mixin of Store (store.py), which owns the connection and the transactions; nothing outside data/ writes SQL.
 """
@@ -70,6 +71,80 @@ class RecordSql:
             " AND v.person_id IS NOT NULL AND v.person_id != ? ORDER BY v.check_in",
             (site_id, end, start, exclude_person),
         )
+
+    def visit_by_id(self, visit_id):
+        return self._one("SELECT * FROM visits WHERE id = ?", (visit_id,))
+
+    # -- places held for the guard's check (a pending YELLOW): counted against capacity, not inside
+
+    def insert_hold(self, site_id, person_id, role, door_id, device_id, event_id, now, expires):
+        cur = self._run(
+            "INSERT INTO holds (site_id, person_id, role, door_id, device_id, event_id, created, expires)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (site_id, person_id, role, door_id, device_id, event_id, now, expires),
+        )
+        return cur.lastrowid
+
+    def pending_hold_of(self, person_id, site_id):
+        return self._one(
+            "SELECT * FROM holds WHERE person_id = ? AND site_id = ? AND settled IS NULL", (person_id, site_id)
+        )
+
+    def pending_holds(self, site_id):
+        return self._all("SELECT * FROM holds WHERE site_id = ? AND settled IS NULL ORDER BY created, id", (site_id,))
+
+    def pending_hold_at(self, site_id, device_id, door_id):
+        """The newest pending hold made at this unit (or, for a scan with no unit, at this door)."""
+        if device_id is not None:
+            where, arg = "device_id = ?", device_id
+        else:
+            where, arg = "device_id IS NULL AND door_id = ?", door_id
+        return self._one(
+            "SELECT * FROM holds WHERE site_id = ? AND settled IS NULL AND %s ORDER BY created DESC, id DESC LIMIT 1"
+            % where,
+            (site_id, arg),
+        )
+
+    def count_pending_holds(self, site_id):
+        return self._one("SELECT COUNT(*) FROM holds WHERE site_id = ? AND settled IS NULL", (site_id,))[0]
+
+    def holds_expired_by(self, site_id, at):
+        return self._all(
+            "SELECT * FROM holds WHERE site_id = ? AND settled IS NULL AND expires < ? ORDER BY expires, id",
+            (site_id, at),
+        )
+
+    def move_hold(self, hold_id, door_id, device_id):
+        self._run("UPDATE holds SET door_id = ?, device_id = ? WHERE id = ?", (door_id, device_id, hold_id))
+
+    def settle_hold(self, hold_id, at, outcome, guard=None):
+        return self._run(
+            "UPDATE holds SET settled = ?, outcome = ?, guard = ? WHERE id = ? AND settled IS NULL",
+            (int(at), outcome, guard, hold_id),
+        ).rowcount
+
+    def hold_of_event(self, event_id):
+        return self._one("SELECT * FROM holds WHERE event_id = ?", (event_id,))
+
+    # -- what a late replay must respect: admissions recorded after a moment
+
+    def admitted_after_event(self, person_id, site_id, event_id, verdicts):
+        """Whether a live (not queued) admission of the person at the site was recorded after event_id."""
+        marks = ", ".join("?" * len(verdicts))
+        return self._one(
+            "SELECT 1 FROM events WHERE person_id = ? AND site_id = ? AND id > ? AND queued = 0"
+            " AND verdict IN (%s) LIMIT 1" % marks,
+            (person_id, site_id, event_id, *verdicts),
+        ) is not None
+
+    def admitted_after_time(self, person_id, site_id, at, verdicts):
+        """Whether a live admission of the person at the site happened after the moment `at` (epoch seconds)."""
+        marks = ", ".join("?" * len(verdicts))
+        return self._one(
+            "SELECT 1 FROM events WHERE person_id = ? AND site_id = ? AND time > ? AND queued = 0"
+            " AND verdict IN (%s) LIMIT 1" % marks,
+            (person_id, site_id, int(at), *verdicts),
+        ) is not None
 
     # -- events and resent scans
 
@@ -150,6 +225,7 @@ class RecordSql:
         """Delete events, finished visits and resent-scan records older than cutoff. Returns counts."""
         counts = {}
         counts["scans"] = self._run("DELETE FROM scans WHERE time < ?", (cutoff,)).rowcount
+        self._run("DELETE FROM holds WHERE settled IS NOT NULL AND settled < ?", (cutoff,))
         counts["events"] = self._run("DELETE FROM events WHERE time < ?", (cutoff,)).rowcount
         counts["visits"] = self._run(
             "DELETE FROM visits WHERE check_out IS NOT NULL AND check_out < ?", (cutoff,)

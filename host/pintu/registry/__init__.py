@@ -16,6 +16,7 @@ from pintu.registry.persons import (
     show_person,
 )
 from pintu.registry.sites import (
+    DEFAULT_HOLD,
     DEFAULT_MAX_STAY,
     add_device,
     add_door,

@@ -9,6 +9,8 @@ from pintu.rules import policy
 from pintu.times import format_duration, parse_duration
 
 DEFAULT_MAX_STAY = "8h"
+DEFAULT_HOLD = "60s"  # how long a YELLOW holds a place for the guard (issue 13)
+HOLD_RANGE_S = (5, 1800)  # long enough for a guard to walk over, short enough not to starve a busy site
 
 
 def site_dict(row):
@@ -21,7 +23,29 @@ def site_dict(row):
         "max_stay": format_duration(row["max_stay_s"]),
         "yellow_admits": bool(row["yellow_admits"]),
         "accept_tests": bool(row["accept_tests"]),
+        "anti_passback": row["anti_passback"],
+        "hold": format_duration(row["hold_s"]),
     }
+
+
+def parse_hold(text):
+    """A hold time with its unit ('60s', '2m'): a bare number is refused (seconds or hours would both be a guess)."""
+    if str(text).strip().isdigit():
+        raise PintuError("hold time %r needs a unit, e.g. 60s or 2m" % str(text).strip())
+    seconds = parse_duration(text)
+    if not HOLD_RANGE_S[0] <= seconds <= HOLD_RANGE_S[1]:
+        raise PintuError("hold time must be between %ds and %dm" % (HOLD_RANGE_S[0], HOLD_RANGE_S[1] // 60))
+    return seconds
+
+
+def _guard_fields(anti_passback=None, hold=None):
+    """The site options of issue 13 (anti-passback, the guard's hold time) as columns to set."""
+    fields = {}
+    if anti_passback is not None:
+        fields["anti_passback"] = check_choice("anti-passback", anti_passback, policy.ANTI_PASSBACK)
+    if hold is not None:
+        fields["hold_s"] = parse_hold(hold)
+    return fields
 
 
 def get_site(data, site_id):
@@ -41,9 +65,12 @@ def add_site(
     max_stay=DEFAULT_MAX_STAY,
     yellow_admits=True,
     accept_tests=False,
+    anti_passback=policy.DEFAULT_ANTI_PASSBACK,
+    hold=DEFAULT_HOLD,
 ):
     check_id("site", site_id)
     check_choice("policy", policy_name, tuple(policy.PROFILES))
+    guard_fields = _guard_fields(anti_passback, hold)
     with data.store.write():
         data.store.insert_site(
             site_id,
@@ -56,14 +83,15 @@ def add_site(
             int(time.time()),
             accept_tests,
         )
+        data.store.update_site(site_id, guard_fields)
     return site_dict(get_site(data, site_id))
 
 
 def set_site(
     data, site_id, name=None, capacity=None, policy_name=None, referral=None, max_stay=None, yellow_admits=None,
-    accept_tests=None,
+    accept_tests=None, anti_passback=None, hold=None,
 ):
-    fields = {}
+    fields = _guard_fields(anti_passback, hold)
     if name is not None:
         fields["name"] = check_name(name)
     if capacity is not None:
