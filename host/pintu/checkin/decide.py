@@ -193,7 +193,8 @@ def _decide_at_site(
         outcome = policy.decide(state, site_state(site_row, inside, held), direction, today, visit is not None,
                                 standing, guard_present=how == "manual")
     if outcome.check_out and visit is not None and not replays.exit_closes(store, visit, person_id, site_id, at):
-        # An exit read before this visit began (a late queued replay) is recorded, and closes nothing.
+        # An exit read before this visit began, or before a later shown admission (a late queued replay), is
+        # recorded and closes nothing (replays.py).
         outcome = outcome._replace(reason=R_NOT_INSIDE, check_out=False)
     role = state.role if state is not None else CERTIFICATE_ROLE
     if outcome.admit and visit is None and not queued:
@@ -222,6 +223,9 @@ def _decide_at_site(
     )
     if outcome.verdict == HOLD and not queued:
         holds.hold_place(store, site_row, person_id, role, door_id, device_id, at, event_id, own_hold)
+    if queued and direction == OUT and person_id is not None:
+        replays.reconcile(store, site_row, person_id, at, device_id)  # may close the visit at this exit's read time
+        occupancy = store.count_inside(site_id)
     return Decision(
         outcome.verdict,
         outcome.reason,
@@ -269,7 +273,7 @@ def decide_scan(data, code, door=None, device=None, direction=IN, at=None, scan_
                 row = store.find_scan(source, scan_ref)
                 if row is not None:
                     if queued and not dry_run:
-                        replays.undo_unseen(store, row, at)
+                        replays.replayed(store, row, source, scan_ref, at)
                     return _from_event(row)
             if device is not None:
                 device_row = store.get_device(device)

@@ -142,6 +142,10 @@ CREATE TABLE holds (
 -- One pending hold per person and site; the pending ones of a site are what capacity counts besides visits.
 CREATE UNIQUE INDEX holds_pending_person ON holds(person_id, site_id) WHERE settled IS NULL;
 CREATE INDEX holds_pending_site ON holds(site_id, expires) WHERE settled IS NULL;
+-- A scan the unit showed OFFLINE although the host had decided it (its QUEUED replay says so): an admission it
+-- made relied on nothing anybody saw (checkin/replays.py).
+ALTER TABLE scans ADD COLUMN unshown INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX scans_event ON scans(event_id);
 -- A visit cannot end before it began, whoever writes it (a late replay, a clock, a bug).
 CREATE TRIGGER visits_out_after_in_insert BEFORE INSERT ON visits
 WHEN NEW.check_out IS NOT NULL AND NEW.check_out < NEW.check_in

@@ -126,25 +126,29 @@ class RecordSql:
     def hold_of_event(self, event_id):
         return self._one("SELECT * FROM holds WHERE event_id = ?", (event_id,))
 
-    # -- what a late replay must respect: admissions recorded after a moment
+    # -- what a late replay must respect (checkin/replays.py)
 
-    def admitted_after_event(self, person_id, site_id, event_id, verdicts):
-        """Whether a live (not queued) admission of the person at the site was recorded after event_id."""
+    def mark_unshown(self, source, scan_ref):
+        self._run("UPDATE scans SET unshown = 1 WHERE source = ? AND scan_ref = ?", (source, scan_ref))
+
+    def last_shown_admission(self, person_id, site_id, since, verdicts):
+        """The time of the person's latest live admission at the site at or after `since` that no unit has said it
+        did not show (manual admissions and scans never replayed count as shown), or None."""
         marks = ", ".join("?" * len(verdicts))
         return self._one(
-            "SELECT 1 FROM events WHERE person_id = ? AND site_id = ? AND id > ? AND queued = 0"
-            " AND verdict IN (%s) LIMIT 1" % marks,
-            (person_id, site_id, event_id, *verdicts),
-        ) is not None
+            "SELECT MAX(e.time) FROM events e LEFT JOIN scans s ON s.event_id = e.id"
+            " WHERE e.person_id = ? AND e.site_id = ? AND e.time >= ? AND e.queued = 0 AND e.verdict IN (%s)"
+            " AND COALESCE(s.unshown, 0) = 0" % marks,
+            (person_id, site_id, int(since), *verdicts),
+        )[0]
 
-    def admitted_after_time(self, person_id, site_id, at, verdicts):
-        """Whether a live admission of the person at the site happened after the moment `at` (epoch seconds)."""
-        marks = ", ".join("?" * len(verdicts))
+    def first_queued_exit(self, person_id, site_id, after, verdict):
+        """The earliest exit of the person at the site replayed from a unit's queue and read after `after`."""
         return self._one(
-            "SELECT 1 FROM events WHERE person_id = ? AND site_id = ? AND time > ? AND queued = 0"
-            " AND verdict IN (%s) LIMIT 1" % marks,
-            (person_id, site_id, int(at), *verdicts),
-        ) is not None
+            "SELECT * FROM events WHERE person_id = ? AND site_id = ? AND queued = 1 AND verdict = ? AND time > ?"
+            " ORDER BY time, id LIMIT 1",
+            (person_id, site_id, verdict, int(after)),
+        )
 
     # -- events and resent scans
 
