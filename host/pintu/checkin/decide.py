@@ -192,7 +192,8 @@ def _decide_at_site(
             standing = eu_rules.standing(certificate, now=datetime.fromtimestamp(at, timezone.utc))
         outcome = policy.decide(state, site_state(site_row, inside, held), direction, today, visit is not None,
                                 standing, guard_present=how == "manual")
-    if outcome.check_out and visit is not None and not replays.exit_closes(store, visit, person_id, site_id, at):
+    closes = visit is not None and replays.exit_closes(store, visit, person_id, site_id, at, queued)
+    if outcome.check_out and not closes:
         # An exit read before this visit began, or before a later shown admission (a late queued replay), is
         # recorded and closes nothing (replays.py).
         outcome = outcome._replace(reason=R_NOT_INSIDE, check_out=False)

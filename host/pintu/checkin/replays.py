@@ -24,12 +24,15 @@ log = logging.getLogger("pintu.checkin")
 ADMISSIONS = (GREEN, YELLOW)  # the verdicts of a live event that let someone in (a guard's confirmation is GREEN)
 
 
-def exit_closes(store, visit, person_id, site_id, at):
-    """Whether an exit read at `at` closes the open visit now (see the module's second rule)."""
+def exit_closes(store, visit, person_id, site_id, at, queued):
+    """Whether an exit read at `at` closes the open visit now (see the module's second rule). A live exit is read
+    now: nothing shown can have come after it. Whole seconds: an exit in the second of an admission comes after it."""
     if int(at) < visit["check_in"]:
         return False
+    if not queued:
+        return True
     last = store.last_shown_admission(person_id, site_id, visit["check_in"], ADMISSIONS)
-    return last is None or last < int(at)
+    return last is None or last <= int(at)
 
 
 def replayed(store, event, source, scan_ref, at):

@@ -143,9 +143,9 @@ class RecordSql:
         )[0]
 
     def first_queued_exit(self, person_id, site_id, after, verdict):
-        """The earliest exit of the person at the site replayed from a unit's queue and read after `after`."""
+        """The earliest exit of the person at the site replayed from a unit's queue and read at or after `after`."""
         return self._one(
-            "SELECT * FROM events WHERE person_id = ? AND site_id = ? AND queued = 1 AND verdict = ? AND time > ?"
+            "SELECT * FROM events WHERE person_id = ? AND site_id = ? AND queued = 1 AND verdict = ? AND time >= ?"
             " ORDER BY time, id LIMIT 1",
             (person_id, site_id, verdict, int(after)),
         )
