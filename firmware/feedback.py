@@ -19,10 +19,15 @@ PATTERNS = {
     "invalid": (120, "red", 300, 120, "off", 0, 120, "red", 300, 1500, "red", 0),
     "goodbye": (150, "green", 1800, 150, "green", 1200, 1500, "green", 0),
     "see_guard": (300, "yellow", 600, 300, "red", 600, 300, "yellow", 600, 1500, "red", 0),
+    # HOLD: steady yellow with a soft double chirp, the door shut, until the guard scans their card.
+    "guard_wait": (150, "yellow", 1200, 1500, "yellow", 0),
+    # GUARD_IDLE: a guard's card with nothing to confirm: a silent green blink, no relay.
+    "guard_idle": (300, "green", 0, 1500, "off", 0),
     # Not verdicts: the unit's own states. They repeat until something else is played.
     "config_error": (400, "red", 0, 400, "yellow", 0, 400, "red", 0, 1200, "off", 0),
 }
-REPEATING = ("config_error",)
+# The one pattern that repeats: a name, not a tuple of names (a tuple would be 16 more bytes of the unit's heap).
+REPEATING = "config_error"
 
 
 class Feedback:
@@ -67,7 +72,7 @@ class Feedback:
             self._buzzer.tone(self._steps[i + 2])
 
     def _length(self, index):
-        if index == len(self._steps) - STEP and self._hold_ms is not None and self.pattern not in REPEATING:
+        if index == len(self._steps) - STEP and self._hold_ms is not None and self.pattern != REPEATING:
             return self._hold_ms
         return self._steps[index]
 
@@ -82,7 +87,7 @@ class Feedback:
             ends = ticks_add(self._step_start, self._length(self._index))
             self._index += STEP
             if self._index >= len(self._steps):
-                if self.pattern in REPEATING:
+                if self.pattern == REPEATING:
                     self._index = 0
                 else:
                     self.stop()

@@ -3,7 +3,7 @@
 A door unit never imports this module (its heap is small; it shows colours, not words, and never looks at a
 reason); the host reaches these names through pintu_protocol.verdicts, which loads this module on first use."""
 
-from .verdicts import BLACK, EXIT, FULL, GREEN, INVALID, OFFLINE, RED, YELLOW, verdict_pattern
+from .verdicts import BLACK, EXIT, FULL, GREEN, GUARD_IDLE, HOLD, INVALID, OFFLINE, RED, YELLOW, verdict_pattern
 
 # Reason codes: why the host decided as it did. New codes may be added; a unit shows an unknown one as "other".
 R_OK = 0
@@ -36,6 +36,11 @@ R_VACCINATION_DATE = 25  # vaccination dated in the future
 R_TEST_TYPE = 26  # TR-EU-0001: neither NAAT nor rapid antigen (e.g. an antibody test)
 R_TEST_WINDOW = 27  # TR-EU-0005/0006: sample outside its validity window (too old, or in the future)
 R_RECOVERY_WINDOW = 28  # RR-EU-0001/0002: outside df..du, or df/du not within 11..180 days of fr
+# The guard's confirmation of a YELLOW (host/pintu/checkin/holds.py)
+R_HOLD_EXPIRED = 29  # recorded only: nobody confirmed a held YELLOW in time; the place is released
+R_GUARD_CONFIRMED = 30  # a guard confirmed a held YELLOW: admitted
+R_GUARD_REFUSED = 31  # a guard refused a held YELLOW: the place is released
+R_NOTHING_PENDING = 32  # a guard's card with no YELLOW waiting at that unit
 
 # code: (name, meaning, feedback pattern name)
 VERDICTS = {
@@ -47,6 +52,8 @@ VERDICTS = {
     INVALID: ("INVALID", "refused: code not valid", verdict_pattern(INVALID)),
     EXIT: ("EXIT", "checked out", verdict_pattern(EXIT)),
     OFFLINE: ("OFFLINE", "no answer from the host, see the guard", verdict_pattern(OFFLINE)),
+    HOLD: ("HOLD", "waiting for the guard: a place is held, the door stays shut", verdict_pattern(HOLD)),
+    GUARD_IDLE: ("GUARD_IDLE", "a guard's card: nothing waiting for the guard", verdict_pattern(GUARD_IDLE)),
 }
 
 REASONS = {
@@ -79,6 +86,10 @@ REASONS = {
     R_TEST_TYPE: "test_type",
     R_TEST_WINDOW: "test_window",
     R_RECOVERY_WINDOW: "recovery_window",
+    R_HOLD_EXPIRED: "hold_expired",
+    R_GUARD_CONFIRMED: "guard_confirmed",
+    R_GUARD_REFUSED: "guard_refused",
+    R_NOTHING_PENDING: "nothing_pending",
 }
 
 

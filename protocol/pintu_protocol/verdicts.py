@@ -15,11 +15,15 @@ FULL = 4  # refuse: the site is at capacity
 INVALID = 5  # refuse: unreadable, forged, revoked, expired or unknown code
 EXIT = 6  # checked out
 OFFLINE = 7  # unit-local: no verdict from the host
+HOLD = 8  # a YELLOW waiting for the guard: a place is held for a short time, the door stays shut
+GUARD_IDLE = 9  # a guard's card scanned with nothing waiting for the guard: nobody is admitted
 
 # Feedback pattern name of each verdict, indexed by its code. Firmware maps pattern names to LEDs, buzzer and relay.
-PATTERNS = ("admit", "guard_check", "refuse", "alarm", "wait", "invalid", "goodbye", "see_guard")
+# HOLD and GUARD_IDLE came later: a unit that does not know them shows the refusal pattern (verdict_pattern).
+PATTERNS = ("admit", "guard_check", "refuse", "alarm", "wait", "invalid", "goodbye", "see_guard", "guard_wait",
+            "guard_idle")
 
-# The only verdicts that may pulse a door relay. YELLOW waits for the guard; everything else refuses.
+# The only verdicts that may pulse a door relay. YELLOW and HOLD wait for the guard; everything else refuses.
 OPENS_DOOR = (GREEN, EXIT)
 
 

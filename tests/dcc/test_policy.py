@@ -15,6 +15,7 @@ from pintu_protocol.verdicts import (
     EXIT,
     FULL,
     GREEN,
+    HOLD,
     INVALID,
     R_ALREADY_INSIDE,
     R_CERT_INVALID,
@@ -177,8 +178,8 @@ def door(cert, *, profile="full", capacity=5, inside=0, yellow_admits=True, acce
 
 def test_door_yellow_becomes_red_with_the_clinic_where_yellow_does_not_admit(ec_signer):
     cert = verified(ec_signer, vaccination(dn=1, sd=2))
-    yellow = door(cert)
-    assert (yellow.verdict, yellow.reason, yellow.admit) == (YELLOW, R_GUARD_CHECK, True)
+    yellow = door(cert)  # waits for the guard: a place held, nobody admitted yet (issue 13)
+    assert (yellow.verdict, yellow.reason, yellow.admit) == (HOLD, R_GUARD_CHECK, False)
     red = door(cert, yellow_admits=False)
     assert (red.verdict, red.reason, red.admit, red.show) == (RED, R_TOO_FEW_DOSES, False, "Puskesmas")
 
@@ -192,8 +193,8 @@ def test_door_positive_test_alerts_the_guard_even_when_full(ec_signer):
 def test_door_capacity_and_already_inside(ec_signer):
     cert = verified(ec_signer, vaccination())
     assert door(cert, capacity=1, inside=1).verdict == FULL
-    again = door(cert, capacity=1, inside=1, already=True)
-    assert (again.verdict, again.reason, again.admit) == (GREEN, R_ALREADY_INSIDE, True)
+    again = door(cert, capacity=1, inside=1, already=True)  # anti-passback (hard, the default)
+    assert (again.verdict, again.reason, again.admit, again.alert) == (INVALID, R_ALREADY_INSIDE, False, True)
 
 
 def test_door_test_stands_in_only_where_the_site_accepts_tests(ec_signer):

@@ -51,12 +51,12 @@ def test_every_verdict_reaches_the_unit(office):
     assert (v.verdict, v.occupancy) == (EXIT, 1)
 
 
-def test_second_entry_scan_is_not_counted_twice(office):
+def test_second_entry_scan_is_refused_and_not_counted_twice(office):
     gw = Gateway(office.data)
     unit = Unit(office.units["door-1"])
     unit.answer(ask(gw, unit.scan(office.codes["budi"])))
     v = unit.answer(ask(gw, unit.scan(office.codes["budi"])))  # a new scan, same person, already inside
-    assert (v.verdict, v.reason, v.occupancy) == (GREEN, R_ALREADY_INSIDE, 1)
+    assert (v.verdict, v.reason, v.occupancy) == (INVALID, R_ALREADY_INSIDE, 1)  # anti-passback: the door stays shut
 
 
 def test_resent_scan_gets_the_same_verdict_and_counts_once(office):

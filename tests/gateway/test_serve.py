@@ -16,7 +16,7 @@ import pintu_protocol as p
 from pintu.data.datadir import DataDir
 from pintu.registry import provision
 from pintu_protocol.topics import down_topic, up_topic
-from pintu_protocol.verdicts import BLACK, GREEN, RED
+from pintu_protocol.verdicts import BLACK, EXIT, GREEN, R_NOT_INSIDE, R_NOT_SHOWN, RED
 from tests.gateway.conftest import PEOPLE, make_office
 from tests.mosquitto import Broker, free_port
 
@@ -143,21 +143,34 @@ class MqttUnit:
         if scan_id is None:
             self.scan_id += 1
             scan_id = self.scan_id
-        frame = self.session.send(p.Scan(scan_id, "lobby", p.IN, code))
-        self.client.publish(up_topic(self.config["site"], self.config["device_id"]), frame, qos=1).wait_for_publish(5)
+        self.send(p.Scan(scan_id, "lobby", p.IN, code))
         return scan_id
+
+    def send(self, msg):
+        frame = self.session.send(msg)
+        self.client.publish(up_topic(self.config["site"], self.config["device_id"]), frame, qos=1).wait_for_publish(5)
+
+    def replay(self, scan_id, age_s, code, direction=p.IN):
+        """A QUEUED replay of a scan the unit showed OFFLINE; -> once the host ACKs it (the unit deletes it then)."""
+        before = len(self.verdicts())
+        self.send(p.Queued(scan_id, age_s, self.config["door"], direction, code))
+        assert wait_for(lambda: p.Ack(p.QUEUED, scan_id) in self.verdicts()[before:], 10)
 
     def scan(self, code, wait_s=2.0, tries=10):
         """As the firmware does: no VERDICT in time -> the same scan again, in a new frame."""
         scan_id = self.send_scan(code)
         for _ in range(tries):
-            if wait_for(lambda: any(v.scan == scan_id for v in self.verdicts()), wait_s):
-                return [v for v in self.verdicts() if v.scan == scan_id][0]
+            if wait_for(lambda: any(self._answers(v, scan_id) for v in self.verdicts()), wait_s):
+                return [v for v in self.verdicts() if self._answers(v, scan_id)][0]
             self.send_scan(code, scan_id)
         raise TimeoutError("scan %d never answered" % scan_id)
 
+    @staticmethod
+    def _answers(msg, scan_id):
+        return type(msg) is p.Verdict and msg.scan == scan_id
+
     def verdicts(self):
-        """Every VERDICT received, in order (the frames were authenticated once, on arrival)."""
+        """Every VERDICT (and ACK) received, in order (the frames were authenticated once, on arrival)."""
         while self._seen < len(self.down):
             self._verdicts.append(self.session.receive(self.down[self._seen]))
             self._seen += 1
@@ -260,3 +273,45 @@ def test_revoked_unit_loses_its_broker_login(mqtt_office, tmp_path):
     ok, _ = _mqtt_unit(office.broker.port, office.units["door-1"])
     ok.disconnect()
     ok.loop_stop()
+
+
+def _inside(office):
+    with DataDir(office.path) as data:
+        return data.store.count_inside("kantor")
+
+
+@pytest.mark.mosquitto
+def test_queued_replays_through_serve_count_each_person_once(mqtt_office, tmp_path):
+    """Issue 13's two replay sequences, through `pintu serve` and Mosquitto. (a) A scan admitted but shown OFFLINE
+    (the verdict came too late), settled by its QUEUED replay before the same unit's rescan: the rescan gets in,
+    counted once. (b) A QUEUED exit read 60 s before the person's (later) entry closes nothing."""
+    office = mqtt_office
+    log = open(tmp_path / "serve.log", "w")
+    serve = start_serve(office.path, "--mqtt", office.broker.url, "--client-id", "host-a", log=log)
+    entry = MqttUnit(office.broker.port, office.units["door-1"])
+    exit_unit = MqttUnit(office.broker.port, office.units["door-2"])
+    try:
+        time.sleep(1.0)
+        late = entry.scan(office.codes["budi"])  # decided GREEN; the unit had given up and shown OFFLINE
+        assert late.verdict == GREEN and _inside(office) == 1
+        entry.replay(late.scan, 3, office.codes["budi"])  # settled before the next scan (protocol/README.md)
+        assert _inside(office) == 0
+        rescan = entry.scan(office.codes["budi"])
+        assert (rescan.verdict, rescan.occupancy) == (GREEN, 1)
+        entry.replay(late.scan, 9, office.codes["budi"])  # the same replay again (its ACK was lost): no change
+        assert _inside(office) == 1
+        # (b) Dewi comes in; an exit unit replays an exit of hers read a minute before that.
+        assert entry.scan(office.codes["dewi"]).verdict == GREEN
+        exit_unit.scan_id += 1
+        exit_unit.replay(exit_unit.scan_id, 60, office.codes["dewi"], p.OUT)
+        assert _inside(office) == 2
+    finally:
+        entry.close()
+        exit_unit.close()
+        code, _ = stop_serve(serve)
+        log.close()
+    assert code == 0, Path(tmp_path / "serve.log").read_text()
+    with DataDir(office.path) as data:
+        rows = data.store.list_events()
+        assert sum(1 for r in rows if r["reason"] == R_NOT_SHOWN) == 1
+        assert [r["reason"] for r in rows if r["queued"] and r["verdict"] == EXIT] == [R_NOT_INSIDE]

@@ -13,6 +13,7 @@ from pintu_protocol.verdicts import (
     EXIT,
     FULL,
     GREEN,
+    HOLD,
     INVALID,
     R_ALREADY_INSIDE,
     R_CHECKED_OUT,
@@ -25,7 +26,7 @@ from pintu_protocol.verdicts import (
     R_UNREADABLE,
     R_WRONG_DOOR,
     RED,
-    YELLOW,
+    YELLOW,  # noqa: F401
 )
 
 from .conftest import NIK, NOW, add_person
@@ -52,15 +53,15 @@ def people(data, site):
 
 def test_every_verdict(data, people):
     assert scan(data, people["budi"]).verdict == GREEN
-    sari = scan(data, people["sari"])
-    assert sari.verdict == YELLOW and sari.admitted
+    sari = scan(data, people["sari"])  # one dose under `full`: a place is held for the guard, nobody inside yet
+    assert sari.verdict == HOLD and not sari.admitted and sari.occupancy == 1
     andi = scan(data, people["andi"])
     assert andi.verdict == RED and andi.referral == "Puskesmas Karang Kitri" and not andi.admitted
     dewi = scan(data, people["dewi"])
     assert dewi.verdict == BLACK and dewi.flagged
     assert scan(data, people["fajar"]).verdict == GREEN
-    eko = scan(data, people["eko"])
-    assert (eko.verdict, eko.occupancy, eko.capacity) == (FULL, 3, 3)
+    eko = scan(data, people["eko"])  # two inside and Sari's held place: full
+    assert (eko.verdict, eko.occupancy, eko.capacity) == (FULL, 2, 3)
     assert scan(data, b"not a pintu code").verdict == INVALID
     assert scan(data, people["budi"], door="belakang").verdict == EXIT
     assert scan(data, people["eko"]).verdict == GREEN
@@ -121,19 +122,21 @@ def test_status_change_applies_at_next_scan(data, people):
     registry.set_status(data, NIK["eko"], "contact", "2021-09-10", at=NOW)
     assert scan(data, people["eko"], at=NOW + 60).verdict == BLACK
     registry.set_status(data, NIK["eko"], "clear", at=NOW)
+    scan(data, people["eko"], door="belakang", at=NOW + 90)  # out again: inside, anti-passback would refuse
     assert scan(data, people["eko"], at=NOW + 120).verdict == GREEN
 
 
 def test_new_dose_applies_without_a_new_card(data, people):
     assert scan(data, people["andi"]).verdict == RED
     registry.add_dose(data, NIK["andi"], "2021-08-30")
-    assert scan(data, people["andi"]).verdict == YELLOW
+    assert scan(data, people["andi"]).verdict == HOLD  # YELLOW under `full`: waits for the guard
 
 
-def test_double_entry_counts_once(data, people):
+def test_double_entry_is_refused_and_counts_once(data, people):
     first = scan(data, people["budi"])
-    second = scan(data, people["budi"], at=NOW + 5)
-    assert (second.verdict, second.reason) == (GREEN, R_ALREADY_INSIDE)
+    second = scan(data, people["budi"], at=NOW + 5)  # anti-passback (hard, the default): the card passed back out
+    assert (second.verdict, second.reason, second.flagged) == (INVALID, R_ALREADY_INSIDE, True)
+    assert not second.admitted
     assert first.occupancy == second.occupancy == 1
 
 

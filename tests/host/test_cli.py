@@ -89,6 +89,8 @@ def test_sites(ready):
             "retention": "30d",
             "yellow_admits": True,
             "accept_tests": False,
+            "anti_passback": "hard",
+            "hold": "1m",
         }
     ]
     shown = jrun(ready, "site", "show", "kantor")
@@ -96,6 +98,11 @@ def test_sites(ready):
     changed = jrun(ready, "site", "set", "kantor", "--capacity", "5", "--policy", "booster", "--no-yellow-admits")
     assert (changed["capacity"], changed["policy"], changed["yellow_admits"]) == (5, "booster", False)
     assert jrun(ready, "site", "set", "kantor", "--accept-tests")["accept_tests"] is True
+    changed = jrun(ready, "site", "set", "kantor", "--anti-passback", "soft", "--hold", "90s")
+    assert (changed["anti_passback"], changed["hold"]) == ("soft", "90s")
+    assert "needs a unit" in ready("site", "set", "kantor", "--hold", "60", expect=2).stderr
+    assert "between" in ready("site", "set", "kantor", "--hold", "2h", expect=2).stderr
+    assert jrun(ready, "site", "show", "kantor")["hold"] == "90s"  # a refused value changes nothing
     table = ready("site", "list").stdout
     assert table.splitlines()[0].split()[:3] == ["SITE", "NAME", "CAPACITY"]
 
@@ -199,13 +206,17 @@ def test_check_json_and_exit_codes(ready):
         "occupancy": 1,
         "capacity": 3,
     }
-    assert jrun(ready, "check", "--door", "lobby", codes["sari"])["verdict"] == "YELLOW"
+    held = jrun(ready, "check", "--door", "lobby", codes["sari"], expect=3)  # the door stays shut: a place is held
+    assert (held["verdict"], held["reason"], held["admitted"]) == ("HOLD", "guard_check", False)
+    confirmed = jrun(ready, "confirm", "--site", "kantor", NIK["sari"], "--operator", "Joko")
+    assert (confirmed["verdict"], confirmed["reason"], confirmed["occupancy"]) == ("GREEN", "guard_confirmed", 2)
     red = jrun(ready, "check", "--door", "lobby", codes["andi"], expect=3)
     assert (red["verdict"], red["referral"]) == ("RED", "Puskesmas Karang Kitri")
     assert jrun(ready, "check", "--door", "lobby", codes["dewi"], expect=3)["verdict"] == "BLACK"
     assert jrun(ready, "admit", "--site", "kantor", NIK["fajar"], "--operator", "Joko")["verdict"] == "GREEN"
     assert jrun(ready, "check", "--door", "lobby", codes["eko"], expect=3)["verdict"] == "FULL"
     assert jrun(ready, "check", "--door", "lobby", "PN1:NOPE", expect=3)["verdict"] == "INVALID"
+    assert jrun(ready, "checkout", "--site", "kantor", NIK["fajar"])["reason"] == "checked_out"  # a manual admission
     assert jrun(ready, "check", "--door", "belakang", codes["budi"])["verdict"] == "EXIT"
     assert "GREEN" in ready("check", "--door", "lobby", "-", input=codes["budi"] + "\n").stdout
 
@@ -276,3 +287,39 @@ def test_real_console_script(tmp_path):
     assert result.stderr == "pintu: unknown site 'nowhere'\n" and result.stdout == ""
     result = subprocess.run([*run, "occupancy", "--json"], env=env, capture_output=True, text=True)
     assert result.returncode == 0 and json.loads(result.stdout) == []
+
+
+def test_guards_confirm_refuse_and_checkout(ready):
+    codes = _people(ready)
+    added = ready("guard", "add", "Joko", "--site", "kantor", "--out", "joko.png")
+    guard_code = added.stdout.strip()
+    assert guard_code.startswith("PG1:") and (ready.tmp / "joko.png").stat().st_size > 200
+    [row] = jrun(ready, "guard", "list")
+    assert (row["name"], row["site"], row["revoked"]) == ("Joko", "kantor", None)
+    assert "nothing is waiting" in ready("confirm", "--site", "kantor", NIK["sari"], expect=2).stderr
+    # The guard's card with nothing pending at the door: shown distinctly, nobody admitted.
+    idle = jrun(ready, "check", "--door", "lobby", guard_code, expect=3)
+    assert (idle["verdict"], idle["reason"], idle["person"]) == ("GUARD_IDLE", "nothing_pending", None)
+    jrun(ready, "check", "--door", "lobby", codes["sari"], expect=3)
+    [pending] = jrun(ready, "holds", "kantor")
+    assert pending["door"] == "lobby"
+    confirmed = jrun(ready, "check", "--door", "lobby", guard_code)  # the guard scans their card at that door
+    assert (confirmed["verdict"], confirmed["reason"], confirmed["occupancy"]) == ("GREEN", "guard_confirmed", 1)
+    assert jrun(ready, "holds", "kantor") == []
+    [event] = [e for e in jrun(ready, "events") if e["reason"] == "guard_confirmed"]
+    assert event["operator"] == "guard:%d" % row["guard"]
+    # refused from the CLI: the place is released
+    ready("site", "set", "kantor", "--policy", "booster")
+    jrun(ready, "check", "--door", "lobby", codes["eko"], expect=3)
+    refused = jrun(ready, "refuse", "--site", "kantor", NIK["eko"])
+    assert (refused["verdict"], refused["reason"]) == ("HOLD", "guard_refused")
+    assert jrun(ready, "holds", "kantor") == []
+    # a revoked guard's card confirms nothing
+    jrun(ready, "guard", "revoke", str(row["guard"]))
+    jrun(ready, "check", "--door", "lobby", codes["eko"], expect=3)
+    assert jrun(ready, "check", "--door", "lobby", guard_code, expect=3)["reason"] == "revoked"
+    assert len(jrun(ready, "holds", "kantor")) == 1
+    # checkout by hand, then again: not inside (exit 3)
+    assert jrun(ready, "checkout", "--site", "kantor", NIK["sari"], "--operator", "Joko")["occupancy"] == 0
+    assert jrun(ready, "checkout", "--site", "kantor", NIK["sari"], expect=3)["reason"] == "not_inside"
+    assert "unknown guard" in ready("guard", "revoke", "99", expect=2).stderr

@@ -104,8 +104,8 @@ def test_readme_walkthrough(tmp_path, quick_start_env):
             assert "Eko" not in result.stdout and "Dewi" not in result.stdout
         if words[1] == "occupancy":
             assert re.search(r"kantor\s+2\s+3\s+1\s+1\s+1", result.stdout), result.stdout
-    assert verdicts == ["GREEN", "YELLOW", "RED", "BLACK", "GREEN", "FULL", "INVALID", "EXIT"]
-    for card in ("budi.png", "sari.png", "andi.svg", "dewi.png", "eko.png"):
+    assert verdicts == ["GREEN", "HOLD", "GREEN", "RED", "BLACK", "GREEN", "FULL", "INVALID", "EXIT"]
+    for card in ("budi.png", "sari.png", "andi.svg", "dewi.png", "eko.png", "joko.png"):
         assert (tmp_path / card).stat().st_size > 200
     assert (tmp_path / "pintu-data" / "pintu.db").exists()
     # the README's JSON claims hold too

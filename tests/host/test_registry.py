@@ -33,6 +33,8 @@ def test_site_add_and_set(data):
         "retention": "30d",
         "yellow_admits": True,
         "accept_tests": False,
+        "anti_passback": "hard",
+        "hold": "1m",
     }
     site = registry.set_site(data, "kantor", capacity=20, policy_name="booster", max_stay="90m", yellow_admits=False)
     assert (site["capacity"], site["policy"], site["max_stay"], site["yellow_admits"]) == (20, "booster", "90m", False)

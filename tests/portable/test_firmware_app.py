@@ -96,7 +96,7 @@ def test_scan_sends_the_exact_frame_and_admit_plays_the_admit_pattern():
 
 def test_every_verdict_plays_its_pattern_and_only_admits_open_the_relay():
     for code in (verdicts.GREEN, verdicts.YELLOW, verdicts.RED, verdicts.BLACK, verdicts.FULL, verdicts.INVALID,
-                 verdicts.EXIT, verdicts.OFFLINE, 99, 255):
+                 verdicts.EXIT, verdicts.OFFLINE, verdicts.HOLD, verdicts.GUARD_IDLE, 99, 255):
         bench = ready_bench()
         scan_and_answer(bench, CODE, code, run_ms=6000)
         relay = 1500 if code in (verdicts.GREEN, verdicts.EXIT) else 0
@@ -112,6 +112,17 @@ def test_black_is_an_unmistakable_alarm_and_full_a_distinct_wait():
     assert len(tones) >= 16 and ("relay", 1) not in bench.recorder.values()
     assert feedback.PATTERNS["wait"] != feedback.PATTERNS["refuse"] != feedback.PATTERNS["alarm"]
     assert len(set(feedback.PATTERNS[verdicts.verdict_pattern(c)] for c in verdicts.VERDICTS)) == len(verdicts.VERDICTS)
+
+
+def test_waiting_for_the_guard_has_its_own_pattern_and_an_older_unit_shows_it_as_refusal():
+    assert verdicts.verdict_pattern(verdicts.HOLD) == "guard_wait"
+    assert verdicts.verdict_pattern(verdicts.GUARD_IDLE) == "guard_idle"
+    waiting = feedback.PATTERNS["guard_wait"]
+    assert waiting[1] == "yellow" and waiting != feedback.PATTERNS["guard_check"]
+    assert not verdicts.opens_door(verdicts.HOLD) and not verdicts.opens_door(verdicts.GUARD_IDLE)
+    # A unit built before HOLD knew only the first eight patterns: code 8 is outside them, so it refuses.
+    older = verdicts.PATTERNS[:8]
+    assert verdicts.HOLD >= len(older) and verdicts.GUARD_IDLE >= len(older)
 
 
 def test_garbage_and_half_codes_are_dropped_without_crashing():

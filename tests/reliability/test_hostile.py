@@ -49,10 +49,11 @@ def test_decoder_campaign_accepts_nothing_and_never_crashes():
 
 def test_controls_the_attacks_start_from_are_accepted(target):
     """The attacks edit things that work: a valid frame is answered, a valid card admitted."""
+    # The dry run first: once the card's holder is inside, anti-passback refuses the card at an entry door.
+    assert checkin.decide_scan(target.data, target.valid, door="lobby", dry_run=True).verdict == GREEN
     frame = target.send("door-1", p.Scan(1, "lobby", p.IN, target.valid))
     answers, crashed = target.handle(frame)
     assert not crashed and target.sessions["door-1"].receive(answers[0]).verdict == GREEN
-    assert checkin.decide_scan(target.data, target.valid, door="lobby", dry_run=True).verdict == GREEN
 
 
 @FIXTURE

@@ -18,7 +18,7 @@ from firmware import hw
 from firmware.queue import OfflineQueue, Record, encode
 from pintu.data.datadir import DataDir
 from pintu.gateway.gateway import Gateway
-from pintu_protocol.verdicts import BLACK, GREEN, INVALID, R_HOST_FAULT
+from pintu_protocol.verdicts import BLACK, GREEN, INVALID, R_ALREADY_INSIDE, R_HOST_FAULT
 from tests.gateway.conftest import make_office
 from tests.gateway.test_gateway import Unit, ask
 from tests.gateway.test_serve import PINTU, SerialUnit, start_serve, stop_serve
@@ -172,7 +172,8 @@ def test_gateway_refuses_while_sqlite_is_full_or_read_only_and_recovers(tmp_path
         assert ask(gw, unit.scan(office.codes["eko"] if "eko" in office.codes else office.codes["sari"])) == []
         assert any("readonly" in r.getMessage() or "read-only" in r.getMessage() for r in caplog.records)
         db.execute("PRAGMA query_only = OFF")
-        assert unit.answer(ask(gw, unit.scan(office.codes["budi"]))).verdict == GREEN  # already inside
+        answer = unit.answer(ask(gw, unit.scan(office.codes["budi"])))  # answered again: already inside, refused
+        assert (answer.verdict, answer.reason) == (INVALID, R_ALREADY_INSIDE)
         assert office.data.store.count_inside("kantor") == 2
     finally:
         office.data.close()

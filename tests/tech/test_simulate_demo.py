@@ -14,7 +14,7 @@ from pintu_protocol.verdicts import GREEN
 from tests.mosquitto import plain_broker
 
 PINTU = str(Path(sys.executable).parent / "pintu")
-VERDICTS = ("GREEN", "YELLOW", "RED", "BLACK", "FULL", "INVALID", "EXIT")
+VERDICTS = ("GREEN", "HOLD", "RED", "BLACK", "FULL", "INVALID", "EXIT")
 
 
 def run(*args, timeout=90):

@@ -1,8 +1,10 @@
-"""Deciding a scan or a guard's manual entry and recording it: one transaction for decision, visit and event.
+"""Deciding a scan, a guard's manual entry or exit, or a guard's confirmation, and recording it: one transaction
+for decision, visit, held place and event.
 
-This is the library API the CLI (`pintu check`, `pintu admit`) and the gateway call. The transaction is taken at
-once (BEGIN IMMEDIATE), so two doors of one site deciding at the same moment are serialised and capacity holds.
-If storage fails the decision fails closed: INVALID with reason R_HOST_FAULT, and nothing opens.
+This is the library API the CLI (`pintu check|admit|checkout|confirm|refuse`) and the gateway call. The transaction
+is taken at once (BEGIN IMMEDIATE), so two doors of one site deciding at the same moment are serialised and capacity
+holds. If storage fails the decision fails closed: INVALID with reason R_HOST_FAULT, and nothing opens. Late replays
+follow replays.py; places held for the guard, holds.py.
 """
 
 import logging
@@ -11,26 +13,24 @@ import time
 from collections import namedtuple
 from datetime import datetime, timezone
 
-from pintu.checkin import codes
+from pintu.checkin import codes, holds, replays
 from pintu.checkin.occupancy import close_overdue
 from pintu.errors import PintuError
 from pintu.rules import eu_rules, policy
+from pintu.rules.credentials import GUARD
 from pintu.rules.nik import normalise_nik
 from pintu.times import day_number, local_date
 from pintu_protocol.messages import IN, OUT
 from pintu_protocol.verdicts import (
-    GREEN,
+    HOLD,
     INVALID,
-    OFFLINE,
-    R_ALREADY_INSIDE,
     R_HOST_FAULT,
-    R_NOT_SHOWN,
+    R_NOT_INSIDE,
     R_NOT_YET_VALID,
     R_OK,
     R_REVOKED,
     R_UNKNOWN,
     R_WRONG_DOOR,
-    YELLOW,
     reason_name,
     verdict_name,
 )
@@ -90,7 +90,7 @@ def person_state(store, person_row):
     )
 
 
-def site_state(site_row, inside):
+def site_state(site_row, inside, held=0):
     return policy.SiteState(
         site_row["policy"],
         site_row["capacity"],
@@ -98,6 +98,8 @@ def site_state(site_row, inside):
         bool(site_row["yellow_admits"]),
         site_row["referral"],
         bool(site_row["accept_tests"]),
+        site_row["anti_passback"],
+        held,
     )
 
 
@@ -117,8 +119,12 @@ def _from_event(row):
 
 
 def _resolve(store, reading, today, at):
-    """Reading -> (person id or None, PersonState or None, refusal reason or None)."""
+    """Reading -> (person id or None, PersonState or None, refusal reason or None). A refused code that still
+    identifies someone (a revoked card, an expired certificate) gives their id: an exit needs only that."""
     if reading.reason != R_OK:
+        if reading.certificate is not None:  # verified but refused (expired): known only if seen before
+            row = store.find_person(bytes.fromhex(reading.certificate.holder_id))
+            return (row["id"] if row is not None else None), None, reading.reason
         return None, None, reading.reason
     if reading.certificate is not None:
         return _holder(store, reading.certificate, at), None, None
@@ -163,23 +169,40 @@ def _decide_at_site(
     queued=False,
     certificate=None,
 ):
-    """The locked part: close stale visits, decide, apply, record. Runs inside store.write()."""
+    """The locked part: close stale visits, release expired holds, decide, apply, record. Runs inside store.write().
+    how "manual" is a guard entering or letting out someone by hand: a YELLOW needs no further confirmation."""
     site_id = site_row["id"]
     today = local_date(at)
     close_overdue(store, at, site_row)
+    holds.expire(store, site_row, at)
     inside = store.count_inside(site_id)
-    visit = store.find_open_visit(person_id, site_id) if person_id is not None else None
-    standing = None
-    if certificate is not None:  # judged by the same policy.decide as a card, from the certificate's own standing
-        standing = eu_rules.standing(certificate, now=datetime.fromtimestamp(at, timezone.utc))
+    visit = own_hold = None
+    if person_id is not None:
+        visit = store.find_open_visit(person_id, site_id)
+        own_hold = store.pending_hold_of(person_id, site_id)
+    held = store.count_pending_holds(site_id) - (own_hold is not None)  # their own held place is theirs to take
     if refusal is not None:
-        outcome = policy.refuse_code(refusal)
+        if direction == OUT and person_id is not None:
+            outcome = policy.exit_outcome(visit is not None, refusal)  # exits always work, flagged
+        else:
+            outcome = policy.refuse_code(refusal)
     else:
-        outcome = policy.decide(state, site_state(site_row, inside), direction, today, visit is not None, standing)
+        standing = None
+        if certificate is not None:  # judged by the same policy.decide as a card, from the certificate's own standing
+            standing = eu_rules.standing(certificate, now=datetime.fromtimestamp(at, timezone.utc))
+        outcome = policy.decide(state, site_state(site_row, inside, held), direction, today, visit is not None,
+                                standing, guard_present=how == "manual")
+    closes = visit is not None and replays.exit_closes(store, visit, person_id, site_id, at, queued)
+    if outcome.check_out and not closes:
+        # An exit read before this visit began, or before a later shown admission (a late queued replay), is
+        # recorded and closes nothing (replays.py).
+        outcome = outcome._replace(reason=R_NOT_INSIDE, check_out=False)
+    role = state.role if state is not None else CERTIFICATE_ROLE
     if outcome.admit and visit is None and not queued:
         # A queued (offline) scan is recorded, never admitted after the fact: the door did not open then.
-        role = state.role if state is not None else CERTIFICATE_ROLE
         store.open_visit(person_id, site_id, role, int(at), how, door_id, operator)
+        if own_hold is not None:
+            store.settle_hold(own_hold["id"], at, "replaced", operator)
     elif outcome.check_out and visit is not None:
         store.close_visit(visit["id"], site_id, int(at), how, door_id)
     occupancy = store.count_inside(site_id)
@@ -199,6 +222,11 @@ def _decide_at_site(
         outcome.show,
         queued,
     )
+    if outcome.verdict == HOLD and not queued:
+        holds.hold_place(store, site_row, person_id, role, door_id, device_id, at, event_id, own_hold)
+    if queued and direction == OUT and person_id is not None:
+        replays.reconcile(store, site_row, person_id, at, device_id)  # may close the visit at this exit's read time
+        occupancy = store.count_inside(site_id)
     return Decision(
         outcome.verdict,
         outcome.reason,
@@ -211,6 +239,18 @@ def _decide_at_site(
         event_id,
         outcome.alert,
     )
+
+
+def _guard_scan(store, site_row, reading, door_id, device_id, at, queued):
+    """A guard's card at a door: confirms the YELLOW held at that unit, or shows that nothing is pending."""
+    close_overdue(store, at, site_row)
+    holds.expire(store, site_row, at)
+    guard_row = store.find_guard(reading.cred_id)
+    verdict, reason, person_id, event_id, occupancy, show = holds.guard_card(
+        store, site_row, guard_row, reading.issue_day, door_id, device_id, at, queued
+    )
+    return Decision(verdict, reason, site_row["id"], occupancy, site_row["capacity"], show, person_id, door_id,
+                    event_id, False)
 
 
 def decide_scan(data, code, door=None, device=None, direction=IN, at=None, scan_ref=None, queued=False, dry_run=False):
@@ -234,7 +274,7 @@ def decide_scan(data, code, door=None, device=None, direction=IN, at=None, scan_
                 row = store.find_scan(source, scan_ref)
                 if row is not None:
                     if queued and not dry_run:
-                        _undo_unseen_admission(store, row, at)
+                        replays.replayed(store, row, source, scan_ref, at)
                     return _from_event(row)
             if device is not None:
                 device_row = store.get_device(device)
@@ -246,38 +286,21 @@ def decide_scan(data, code, door=None, device=None, direction=IN, at=None, scan_
                 if door_row is None:
                     raise PintuError("unknown door %r" % door)
                 site_row = store.get_site(door_row["site_id"])
-                person_id, state, refusal = _resolve(store, reading, local_date(at), at)
-                direction = policy.effective_direction(door_row["direction"], direction)
-                decision = _decide_at_site(
-                    store, site_row, person_id, state, refusal, direction, at, "door", door, device, queued=queued,
-                    certificate=reading.certificate,
-                )
+                if reading.kind == GUARD and reading.reason == R_OK:
+                    decision = _guard_scan(store, site_row, reading, door, device, at, queued)
+                else:
+                    person_id, state, refusal = _resolve(store, reading, local_date(at), at)
+                    direction = policy.effective_direction(door_row["direction"], direction)
+                    decision = _decide_at_site(
+                        store, site_row, person_id, state, refusal, direction, at, "door", door, device,
+                        queued=queued, certificate=reading.certificate,
+                    )
             if scan_ref is not None and not dry_run:
                 store.insert_scan(source, scan_ref, decision.event_id, int(at))
     except sqlite3.Error as e:
         _storage_failed(e)
         return host_fault(door)
     return decision._replace(event_id=None) if dry_run else decision
-
-
-def _undo_unseen_admission(store, event, at):
-    """A unit replays as QUEUED a scan this host had already admitted: the unit gave up waiting for the verdict and
-    showed OFFLINE, so the door stayed shut. The visit that admission opened is closed where it began (nobody went
-    in), and the record says so with an OFFLINE/not_shown event. Harmless when replayed again."""
-    if event["queued"] or event["verdict"] not in (GREEN, YELLOW) or event["reason"] == R_ALREADY_INSIDE:
-        return
-    if event["person_id"] is None or event["site_id"] is None:
-        return
-    visit = store.find_open_visit(event["person_id"], event["site_id"])
-    if visit is None or visit["check_in"] != event["time"] or visit["door_in"] != event["door_id"]:
-        return  # they have left since, or came in again another way: nothing to undo
-    store.close_visit(visit["id"], event["site_id"], visit["check_in"], "not_shown", event["door_id"])
-    site = store.get_site(event["site_id"])
-    store.insert_event(
-        at, event["site_id"], event["door_id"], event["device_id"], OFFLINE, R_NOT_SHOWN, event["person_id"],
-        "door", None, False, store.count_inside(event["site_id"]), site["capacity"], "", True,
-    )
-    log.warning("%s: scan shown as OFFLINE had been admitted; the visit is undone", event["device_id"])
 
 
 def _unbound_device(store, device, at, queued):
@@ -298,7 +321,18 @@ def check(data, door, code, direction=None, at=None, dry_run=False):
 
 
 def admit(data, site, nik, operator=None, at=None, dry_run=False):
-    """A guard's manual entry for someone without a phone: the same policy, recorded as manual."""
+    """A guard's manual entry for someone without a phone: the same policy, recorded as manual. The guard is there,
+    so a YELLOW is admitted at once (no place is held)."""
+    return _by_hand(data, site, nik, IN, operator, at, dry_run)
+
+
+def checkout(data, site, nik, operator=None, at=None, dry_run=False):
+    """A guard's manual exit (`pintu checkout`): checks anyone out, manual admissions included, whatever their card
+    or status now (flagged as at an exit door)."""
+    return _by_hand(data, site, nik, OUT, operator, at, dry_run)
+
+
+def _by_hand(data, site, nik, direction, operator, at, dry_run):
     nik_hash = data.nik.hash(normalise_nik(nik))
     at = time.time() if at is None else at
     store = data.store
@@ -311,20 +345,45 @@ def admit(data, site, nik, operator=None, at=None, dry_run=False):
             if person is None:
                 raise PintuError("no person with that NIK (add them with `pintu person add`)")
             decision = _decide_at_site(
-                store,
-                site_row,
-                person["id"],
-                person_state(store, person),
-                None,
-                IN,
-                at,
-                "manual",
+                store, site_row, person["id"], person_state(store, person), None, direction, at, "manual",
                 operator=operator,
             )
     except sqlite3.Error as e:
         _storage_failed(e)
         return host_fault()
     return decision._replace(event_id=None) if dry_run else decision
+
+
+def settle_hold(data, site, nik, confirm, operator=None, at=None):
+    """`pintu confirm` (confirm=True) or `pintu refuse`: the guard's answer to the YELLOW held for this person at
+    the site. Confirmed: GREEN, inside now; refused: the place is released. Raises PintuError if nothing is held."""
+    nik_hash = data.nik.hash(normalise_nik(nik))
+    at = time.time() if at is None else at
+    store = data.store
+    site_row = store.get_site(site)
+    if site_row is None:
+        raise PintuError("unknown site %r" % site)
+    try:
+        with store.write():
+            person = store.find_person(nik_hash)
+            if person is None:
+                raise PintuError("no person with that NIK (add them with `pintu person add`)")
+            close_overdue(store, at, site_row)
+            holds.expire(store, site_row, at)
+            hold = store.pending_hold_of(person["id"], site_row["id"])
+            if hold is None:
+                raise PintuError("nothing is waiting for the guard for that person at %s (expired, or never held)"
+                                 % site_row["id"])
+            if confirm:
+                verdict, reason, _, event_id, occupancy = holds.confirm(store, site_row, hold, at, "manual", operator)
+            else:
+                verdict, reason = HOLD, holds.R_GUARD_REFUSED
+                event_id, occupancy = holds.refuse(store, site_row, hold, at, operator)
+    except sqlite3.Error as e:
+        _storage_failed(e)
+        return host_fault()
+    return Decision(verdict, reason, site_row["id"], occupancy, site_row["capacity"], policy.SHOW.get(verdict, ""),
+                    person["id"], hold["door_id"], event_id, False)
 
 
 def _storage_failed(error):

@@ -8,7 +8,7 @@ from pintu import registry
 from pintu.cli.base import data_of, emit, json_option, main, pairs, table
 from pintu.errors import PintuError
 from pintu.registry import provision
-from pintu.rules.policy import DIRECTIONS, PROFILES
+from pintu.rules.policy import ANTI_PASSBACK, DIRECTIONS, PROFILES
 
 site_options = [
     click.option("--name"),
@@ -28,6 +28,13 @@ site_options = [
         default=None,
         help="Whether a recent negative test or a valid recovery on an EU certificate admits (default no).",
     ),
+    click.option(
+        "--anti-passback",
+        type=click.Choice(ANTI_PASSBACK),
+        help="hard (default): someone already inside is refused at an entry door; soft: let in again, uncounted "
+        "and flagged, while the site is not full.",
+    ),
+    click.option("--hold", help="How long a YELLOW holds a place for the guard's confirmation (default 60s)."),
 ]
 
 
@@ -60,7 +67,7 @@ def site():
 @json_option
 @click.pass_context
 def site_add(ctx, site_id, name, capacity, policy_name, referral, max_stay, retention, yellow_admits, accept_tests,
-             as_json):
+             anti_passback, hold, as_json):
     """Add a site (--name and --capacity are required)."""
     if name is None or capacity is None:
         raise PintuError("site add needs --name and --capacity")
@@ -75,6 +82,8 @@ def site_add(ctx, site_id, name, capacity, policy_name, referral, max_stay, rete
         True if yellow_admits is None else yellow_admits,
         bool(accept_tests),
         retention or registry.DEFAULT_RETENTION,
+        anti_passback or "hard",
+        hold or registry.DEFAULT_HOLD,
     )
     emit(as_json, result, pairs)
 
@@ -85,10 +94,11 @@ def site_add(ctx, site_id, name, capacity, policy_name, referral, max_stay, rete
 @json_option
 @click.pass_context
 def site_set(ctx, site_id, name, capacity, policy_name, referral, max_stay, retention, yellow_admits, accept_tests,
-             as_json):
+             anti_passback, hold, as_json):
     """Change a site's settings."""
     result = registry.set_site(
-        data_of(ctx), site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, accept_tests, retention
+        data_of(ctx), site_id, name, capacity, policy_name, referral, max_stay, yellow_admits, accept_tests, retention,
+        anti_passback, hold,
     )
     emit(as_json, result, pairs)
 

@@ -1,4 +1,5 @@
-"""SQL for the record: visits (who is inside), events (every decision), resent scans, and retention.
+"""SQL for the record: visits (who is inside), places held for the guard, events (every decision), resent scans,
+and retention.
 
 A mixin of Store (store.py), which owns the connection and the transactions; nothing outside data/ writes SQL.
 """
@@ -69,6 +70,84 @@ class RecordSql:
             " WHERE v.site_id = ? AND v.check_in <= ? AND (v.check_out IS NULL OR v.check_out >= ?)"
             " AND v.person_id IS NOT NULL AND v.person_id != ? ORDER BY v.check_in",
             (site_id, end, start, exclude_person),
+        )
+
+    def visit_by_id(self, visit_id):
+        return self._one("SELECT * FROM visits WHERE id = ?", (visit_id,))
+
+    # -- places held for the guard's check (a pending YELLOW): counted against capacity, not inside
+
+    def insert_hold(self, site_id, person_id, role, door_id, device_id, event_id, now, expires):
+        cur = self._run(
+            "INSERT INTO holds (site_id, person_id, role, door_id, device_id, event_id, created, expires)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (site_id, person_id, role, door_id, device_id, event_id, now, expires),
+        )
+        return cur.lastrowid
+
+    def pending_hold_of(self, person_id, site_id):
+        return self._one(
+            "SELECT * FROM holds WHERE person_id = ? AND site_id = ? AND settled IS NULL", (person_id, site_id)
+        )
+
+    def pending_holds(self, site_id):
+        return self._all("SELECT * FROM holds WHERE site_id = ? AND settled IS NULL ORDER BY created, id", (site_id,))
+
+    def pending_hold_at(self, site_id, device_id, door_id):
+        """The newest pending hold made at this unit (or, for a scan with no unit, at this door)."""
+        if device_id is not None:
+            where, arg = "device_id = ?", device_id
+        else:
+            where, arg = "device_id IS NULL AND door_id = ?", door_id
+        return self._one(
+            "SELECT * FROM holds WHERE site_id = ? AND settled IS NULL AND %s ORDER BY created DESC, id DESC LIMIT 1"
+            % where,
+            (site_id, arg),
+        )
+
+    def count_pending_holds(self, site_id):
+        return self._one("SELECT COUNT(*) FROM holds WHERE site_id = ? AND settled IS NULL", (site_id,))[0]
+
+    def holds_expired_by(self, site_id, at):
+        return self._all(
+            "SELECT * FROM holds WHERE site_id = ? AND settled IS NULL AND expires < ? ORDER BY expires, id",
+            (site_id, at),
+        )
+
+    def move_hold(self, hold_id, door_id, device_id):
+        self._run("UPDATE holds SET door_id = ?, device_id = ? WHERE id = ?", (door_id, device_id, hold_id))
+
+    def settle_hold(self, hold_id, at, outcome, guard=None):
+        return self._run(
+            "UPDATE holds SET settled = ?, outcome = ?, guard = ? WHERE id = ? AND settled IS NULL",
+            (int(at), outcome, guard, hold_id),
+        ).rowcount
+
+    def hold_of_event(self, event_id):
+        return self._one("SELECT * FROM holds WHERE event_id = ?", (event_id,))
+
+    # -- what a late replay must respect (checkin/replays.py)
+
+    def mark_unshown(self, source, scan_ref):
+        self._run("UPDATE scans SET unshown = 1 WHERE source = ? AND scan_ref = ?", (source, scan_ref))
+
+    def last_shown_admission(self, person_id, site_id, since, verdicts):
+        """The time of the person's latest live admission at the site at or after `since` that no unit has said it
+        did not show (manual admissions and scans never replayed count as shown), or None."""
+        marks = ", ".join("?" * len(verdicts))
+        return self._one(
+            "SELECT MAX(e.time) FROM events e LEFT JOIN scans s ON s.event_id = e.id"
+            " WHERE e.person_id = ? AND e.site_id = ? AND e.time >= ? AND e.queued = 0 AND e.verdict IN (%s)"
+            " AND COALESCE(s.unshown, 0) = 0" % marks,
+            (person_id, site_id, int(since), *verdicts),
+        )[0]
+
+    def first_queued_exit(self, person_id, site_id, after, verdict):
+        """The earliest exit of the person at the site replayed from a unit's queue and read at or after `after`."""
+        return self._one(
+            "SELECT * FROM events WHERE person_id = ? AND site_id = ? AND queued = 1 AND verdict = ? AND time >= ?"
+            " ORDER BY time, id LIMIT 1",
+            (person_id, site_id, verdict, int(after)),
         )
 
     # -- events and resent scans
@@ -164,6 +243,8 @@ class RecordSql:
             where, args = " AND site_id IS NULL", (cutoff,)
         else:
             where, args = " AND site_id = ?", (cutoff, site_id)
+        # Settled YELLOW holds go with the record (pending ones hold a place now and stay).
+        self._run("DELETE FROM holds WHERE settled IS NOT NULL AND settled < ?" + where, args)
         counts = {
             "events": self._run("DELETE FROM events WHERE time < ?" + where, args).rowcount,
             "visits": self._run(
@@ -177,6 +258,7 @@ class RecordSql:
             "DELETE FROM persons WHERE holder = 1"
             " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.person_id = persons.id)"
             " AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.person_id = persons.id)"
+            " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.person_id = persons.id)"
         ).rowcount
         return counts
 

@@ -1,4 +1,5 @@
-"""SQL for the registry's tables: sites, doors, devices (with their frame counters), persons, doses, credentials.
+"""SQL for the registry's tables: sites, doors, devices (with their frame counters), persons, doses, credentials,
+guards.
 
 A mixin of Store (store.py), which owns the connection and the transactions; nothing outside data/ writes SQL.
 """
@@ -23,8 +24,10 @@ class RegistrySql:
         except sqlite3.IntegrityError:
             raise PintuError("site %r already exists" % site_id) from None
 
-    _SITE_FIELDS = ("name", "capacity", "policy", "referral", "max_stay_s", "yellow_admits", "accept_tests",
-                    "retention_s")
+    _SITE_FIELDS = (
+        "name", "capacity", "policy", "referral", "max_stay_s", "yellow_admits", "accept_tests", "retention_s",
+        "anti_passback", "hold_s",
+    )
 
     def update_site(self, site_id, fields):
         for key in fields:
@@ -251,3 +254,26 @@ class RegistrySql:
 
     def list_credentials(self, person_id):
         return self._all("SELECT * FROM credentials WHERE person_id = ? ORDER BY issued, rowid", (person_id,))
+
+    # -- guards: their cards confirm a held YELLOW at the door (checkin/holds.py)
+
+    def insert_guard(self, cred_id, name, site_id, issued, now):
+        cur = self._run(
+            "INSERT INTO guards (cred_id, name, site_id, issued, created) VALUES (?, ?, ?, ?, ?)",
+            (cred_id, name, site_id, issued, now),
+        )
+        return cur.lastrowid
+
+    def get_guard(self, guard_id):
+        return self._one("SELECT * FROM guards WHERE id = ?", (guard_id,))
+
+    def find_guard(self, cred_id):
+        return self._one("SELECT * FROM guards WHERE cred_id = ?", (cred_id,))
+
+    def list_guards(self, site_id=None):
+        if site_id is None:
+            return self._all("SELECT * FROM guards ORDER BY id")
+        return self._all("SELECT * FROM guards WHERE site_id = ? ORDER BY id", (site_id,))
+
+    def revoke_guard(self, guard_id, now):
+        return self._run("UPDATE guards SET revoked = ? WHERE id = ? AND revoked IS NULL", (now, guard_id)).rowcount

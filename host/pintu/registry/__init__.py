@@ -17,6 +17,7 @@ from pintu.registry.persons import (
     show_person,
 )
 from pintu.registry.sites import (
+    DEFAULT_HOLD,
     DEFAULT_MAX_STAY,
     DEFAULT_RETENTION,
     add_device,

@@ -21,6 +21,8 @@ DEFAULT_MAX_STAY = "8h"
 # Singapore's SafeEntry rule (25 days), long enough for a 14-day trace with margin.
 DEFAULT_RETENTION = "30d"
 MIN_RETENTION_S = 86400  # shorter would purge today's record while a trace may still need it
+DEFAULT_HOLD = "60s"  # how long a YELLOW holds a place for the guard (issue 13)
+HOLD_RANGE_S = (5, 1800)  # long enough for a guard to walk over, short enough not to starve a busy site
 
 
 def site_dict(row):
@@ -34,7 +36,27 @@ def site_dict(row):
         "retention": format_duration(row["retention_s"]),
         "yellow_admits": bool(row["yellow_admits"]),
         "accept_tests": bool(row["accept_tests"]),
+        "anti_passback": row["anti_passback"],
+        "hold": format_duration(row["hold_s"]),
     }
+
+
+def parse_hold(text):
+    """A hold time with its unit ('60s', '2m'): a bare number is refused (seconds or hours would both be a guess)."""
+    seconds = parse_duration(text, "hold time", HOLD_RANGE_S[0])
+    if seconds > HOLD_RANGE_S[1]:
+        raise PintuError("hold time must be between %ds and %dm" % (HOLD_RANGE_S[0], HOLD_RANGE_S[1] // 60))
+    return seconds
+
+
+def _guard_fields(anti_passback=None, hold=None):
+    """The site options of issue 13 (anti-passback, the guard's hold time) as columns to set."""
+    fields = {}
+    if anti_passback is not None:
+        fields["anti_passback"] = check_choice("anti-passback", anti_passback, policy.ANTI_PASSBACK)
+    if hold is not None:
+        fields["hold_s"] = parse_hold(hold)
+    return fields
 
 
 def get_site(data, site_id):
@@ -55,25 +77,28 @@ def add_site(
     yellow_admits=True,
     accept_tests=False,
     retention=DEFAULT_RETENTION,
+    anti_passback=policy.DEFAULT_ANTI_PASSBACK,
+    hold=DEFAULT_HOLD,
 ):
     check_id("site", site_id)
     retention_s = parse_duration(retention, "retention", MIN_RETENTION_S)
     check_choice("policy", policy_name, tuple(policy.PROFILES))
     name, capacity = check_name(name) or site_id, check_capacity(capacity)
     referral, max_stay_s = check_text("referral", referral or ""), check_max_stay(max_stay)
+    guard_fields = _guard_fields(anti_passback, hold)
     with data.store.write():
         data.store.insert_site(
             site_id, name, capacity, policy_name, referral, max_stay_s, yellow_admits, int(time.time()), accept_tests
         )
-        data.store.update_site(site_id, {"retention_s": retention_s})
+        data.store.update_site(site_id, dict(guard_fields, retention_s=retention_s))
     return site_dict(get_site(data, site_id))
 
 
 def set_site(
     data, site_id, name=None, capacity=None, policy_name=None, referral=None, max_stay=None, yellow_admits=None,
-    accept_tests=None, retention=None,
+    accept_tests=None, retention=None, anti_passback=None, hold=None,
 ):
-    fields = {}
+    fields = _guard_fields(anti_passback, hold)
     if retention is not None:
         fields["retention_s"] = parse_duration(retention, "retention", MIN_RETENTION_S)
     if name is not None:

@@ -4,14 +4,20 @@ No I/O and no clock: everything it needs comes in as arguments, so every rule is
 Whoever scans, a registry person (a Pintu card, a guard's manual entry) or the holder of an EU certificate, comes in
 as one `Standing` (`person_standing`, eu_rules.standing) and is judged by the ONE profile table below, once.
 Rules, in order (the first that applies wins):
-  1. a scan at an exit door (or an exit scan at a two-way door) -> EXIT; it checks the person out;
+  1. a scan at an exit door (or an exit scan at a two-way door) -> EXIT; it checks the person out. An exit needs only
+     to identify the visit: a revoked card, an expired certificate or a positive status still checks out, flagged
+     (`exit_outcome`; issue 13: "exits always work");
   2. positive or close contact, within its window (or a recent positive test) -> BLACK, flagged for the guard;
   3. the site's profile counts the doses given on or before today -> GREEN, YELLOW or RED
      (a site that accepts tests lets a current negative test or recovery stand in for doses; a certificate with no
      vaccination entry that nothing stands in for is INVALID; a site that does not admit on YELLOW turns YELLOW into
      RED, with the referral clinic);
-  4. someone already inside is admitted again without counting twice;
-  5. the site at capacity -> FULL.
+  4. anti-passback: someone already inside is not let in again by an entry door: INVALID/already_inside, flagged
+     (`hard`, the default); a `soft` site admits a GREEN again without counting twice, flagged, only while the site
+     is not full;
+  5. the site at capacity (people inside plus places held for the guard) -> FULL;
+  6. YELLOW holds a place and waits for the guard (HOLD: the door stays shut) unless a guard is the one entering
+     the person (`pintu admit`: guard_present), who then admits as YELLOW.
 Health comes before capacity so that a positive person at a full site still alerts the guard; RED comes before FULL
 so that the person learns where to get vaccinated rather than just to wait.
 """
@@ -24,6 +30,7 @@ from pintu_protocol.verdicts import (
     EXIT,
     FULL,
     GREEN,
+    HOLD,
     INVALID,
     R_ALREADY_INSIDE,
     R_CHECKED_OUT,
@@ -44,6 +51,8 @@ ROLES = ("asn", "staff", "visitor")
 EMPLOYEE_ROLES = ("asn", "staff")
 STATUSES = ("positive", "contact", "clear")
 DIRECTIONS = ("in", "out", "both")
+ANTI_PASSBACK = ("hard", "soft")
+DEFAULT_ANTI_PASSBACK = "hard"
 
 # profile: (doses for GREEN, doses for YELLOW). Fewer than the YELLOW figure is RED.
 PROFILES = {
@@ -57,6 +66,7 @@ DEFAULT_PROFILE = "dose1"
 SHOW_MAX = 64
 SHOW = {
     YELLOW: "Please wait for the guard to check",
+    HOLD: "Please wait for the guard to check",
     BLACK: "Please see the guard",
     FULL: "Site full, please wait",
     INVALID: "Code not valid, see the guard",
@@ -65,9 +75,14 @@ SHOW = {
 PersonState = namedtuple("PersonState", ("role", "dose_dates", "status", "status_since", "status_until"))
 PersonState.__doc__ = "dose_dates: ISO days, any order; status: positive|contact|clear; since/until: ISO days or None"
 SiteState = namedtuple(
-    "SiteState", ("policy", "capacity", "inside", "yellow_admits", "referral", "accept_tests"), defaults=(False,)
+    "SiteState",
+    ("policy", "capacity", "inside", "yellow_admits", "referral", "accept_tests", "anti_passback", "held"),
+    defaults=(False, DEFAULT_ANTI_PASSBACK, 0),
 )
-SiteState.__doc__ = "accept_tests: a current negative test or recovery (EU certificate) may stand in for doses"
+SiteState.__doc__ = (
+    "accept_tests: a current negative test or recovery (EU certificate) may stand in for doses; anti_passback: "
+    "hard|soft; held: places held for the guard's check (pending YELLOWs), which count against capacity"
+)
 Standing = namedtuple("Standing", ("doses", "block", "stand_in", "refusal"))
 Standing.__doc__ = (
     "What the profile judges, on the day. doses: counted; block: (BLACK reason, detail) or None; stand_in: what a "
@@ -80,6 +95,7 @@ Outcome = namedtuple("Outcome", ("verdict", "reason", "show", "admit", "check_ou
 Outcome.__doc__ = "admit: open a visit (unless inside); check_out: close the open visit; alert: flag for the guard"
 
 NO_VACCINATION = "no_vaccination"  # the refusal detail of a certificate with no vaccination entry
+ALREADY_INSIDE_SHOW = "Already inside, please see the guard"
 _BLOCKS = {"positive": R_POSITIVE, "contact": R_CONTACT}
 
 
@@ -136,18 +152,20 @@ def judge(standing, profile, yellow_admits=True, accept_tests=False):
     return Health(RED, R_NO_DOSE if doses == 0 else R_TOO_FEW_DOSES, counted)
 
 
-def decide(person, site, direction, today, already_inside=False, standing=None):
+def decide(person, site, direction, today, already_inside=False, standing=None, guard_present=False):
     """Decide one scan. person: PersonState or None (unknown); site: SiteState; direction: IN or OUT
     (the effective direction, see effective_direction); today: ISO day. Returns an Outcome.
 
     standing: the Standing of an EU certificate the person carries (eu_rules.standing); it takes the place of the
-    registry person's own (person_standing)."""
+    registry person's own (person_standing). guard_present: a guard is entering the person by hand (`pintu admit`),
+    so a YELLOW needs no further confirmation."""
     if person is None and standing is None:
         return refuse_code(R_UNKNOWN)
-    if direction == OUT:
-        return _outcome(EXIT, R_CHECKED_OUT if already_inside else R_NOT_INSIDE, check_out=already_inside)
     if standing is None:
         standing = person_standing(person, today)
+    if direction == OUT:
+        # Rule 1 before health: nobody is kept inside; a positive person leaving is flagged for the guard.
+        return exit_outcome(already_inside, standing.block[0] if standing.block is not None else None)
     verdict, reason, _ = judge(standing, site.policy, site.yellow_admits, site.accept_tests)
     if verdict == BLACK:
         return _outcome(BLACK, reason, alert=True)
@@ -155,11 +173,32 @@ def decide(person, site, direction, today, already_inside=False, standing=None):
         return refuse_code(reason)
     if verdict == RED:
         return _outcome(RED, reason, show=site.referral)
+    taken = site.inside + site.held
     if already_inside:
-        return _outcome(verdict, R_ALREADY_INSIDE, admit=True)
-    if site.inside >= site.capacity:
+        # Anti-passback (issue 13): one card must not let a crowd in. A card shown again at an entry door by someone
+        # the record has inside is a card passed back out, or a second person: refused and flagged (hard). A soft
+        # site admits a GREEN again, uncounted, only while a place is free, so a shared card cannot overfill it.
+        if site.anti_passback == "soft" and verdict == GREEN and taken < site.capacity:
+            return _outcome(GREEN, R_ALREADY_INSIDE, admit=True, alert=True)
+        return _outcome(INVALID, R_ALREADY_INSIDE, show=ALREADY_INSIDE_SHOW, alert=True)
+    if taken >= site.capacity:  # places held for the guard's check are taken too (issue 13: YELLOW holds a place)
         return _outcome(FULL, R_SITE_FULL)
+    if verdict == YELLOW and not guard_present:
+        # Architecture, "YELLOW waits for a person": a place is held, the door stays shut until a guard confirms.
+        return _outcome(HOLD, reason)
     return _outcome(verdict, reason, admit=True)
+
+
+def exit_outcome(inside, flag=None):
+    """Rule 1: an exit needs only to identify the visit (issue 13, "exits always work"). flag: the reason this
+    person would be refused at an entry (revoked, expired, not_yet_valid, positive, contact) or None; a flagged exit
+    still checks out, and the event carries that reason and the guard's flag; reason not_inside when there is no
+    visit to close."""
+    if not inside:
+        return _outcome(EXIT, R_NOT_INSIDE, alert=flag is not None)  # nothing to close; still worth a look if flagged
+    if flag is not None:
+        return _outcome(EXIT, flag, check_out=True, alert=True)
+    return _outcome(EXIT, R_CHECKED_OUT, check_out=True)
 
 
 def effective_direction(door_direction, scan_direction=IN):

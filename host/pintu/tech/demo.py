@@ -33,7 +33,7 @@ from pintu_protocol.verdicts import reason_name, verdict_name
 
 SITE = "demo"
 CAPACITY = 3
-VERDICT_ORDER = ("GREEN", "YELLOW", "RED", "BLACK", "FULL", "INVALID", "EXIT", "OFFLINE")
+VERDICT_ORDER = ("GREEN", "HOLD", "RED", "BLACK", "FULL", "INVALID", "EXIT", "OFFLINE")
 # Shorter than the gateway's defaults, so that the demo moves along: (feedback, relay, repeat window) in ms.
 DEMO_CONFIG = p.Config(verdict_timeout_ms=3000, feedback_ms=700, relay_ms=400, repeat_ms=500, heartbeat_s=10,
                        offline_queue=1)
@@ -42,7 +42,7 @@ UNITS = (("lobby-1", "lobby"), ("lobby-2", "lobby"), ("exit-1", "belakang"))
 # Synthetic persons (not real NIKs): name -> (NIK, role, dose dates, status). The site's policy is `full`.
 PERSONS = {
     "Budi": ("3275010101800001", "staff", ("2021-06-01", "2021-07-01"), None),  # GREEN
-    "Sari": ("3275014202850002", "visitor", ("2021-08-10",), None),  # YELLOW: one dose
+    "Sari": ("3275014202850002", "visitor", ("2021-08-10",), None),  # YELLOW (one dose): HOLD, waits for the guard
     "Andi": ("3275010303900003", "visitor", (), None),  # RED: no dose
     "Dewi": ("3275014404880004", "asn", ("2021-05-01", "2021-06-01"), "positive"),  # BLACK
     "Eko": ("3275010505920005", "visitor", ("2021-07-01", "2021-08-01"), None),  # GREEN, then FULL
