@@ -86,11 +86,15 @@ class App:
         self._was_up = up
         for frame in self.link.poll():
             self._on_frame(frame)
+        # Timers before the scanner: an idle unit starts replaying scans it showed as OFFLINE before it takes a new
+        # code, and takes none while a replay is in flight (protocol/README.md, "Settling a scan the unit never
+        # showed"), so anti-passback never refuses a visitor for an admission nobody saw. The code held under the
+        # scanner is read again a moment later; with the host silent (replay backoff) the new SCAN goes at once.
+        self._timers(now)
         self.scanner.tick()
         code = self.scanner.poll()
         if code is not None:
             self._on_code(code, now)
-        self._timers(now)
         self.feedback.tick()
         if self.state == FEEDBACK and not self.feedback.busy:
             self.state = IDLE
@@ -167,7 +171,7 @@ class App:
             self._last_code_at = now  # still held under the scanner: the window slides
             self.counts["duplicates"] += 1
             return
-        if self.state != IDLE:
+        if self.state != IDLE or self._inflight:
             self.counts["busy"] += 1
             return
         self._last_digest = digest

@@ -7,20 +7,21 @@ The canvas is anything with fill(c), text(s, x, y, c) and show(): ssd1306.Ssd130
 
 from pintu_protocol import verdicts
 
-# By verdict code 0-7 (verdicts.GREEN ... OFFLINE), then: an unknown code (a refusal), the idle screen, and the word
-# put before the referral clinic on RED. ASCII only: the display's font has nothing else.
+# By verdict code 0-9 (verdicts.GREEN ... OFFLINE, HOLD, GUARD_IDLE), then: an unknown code (a refusal), the idle
+# screen, and the word put before the referral clinic on RED. ASCII only: the display's font has nothing else.
 TEXTS = {
     "id": ("Silakan masuk", "Mohon tunggu petugas", "Belum vaksin -", "Dilarang masuk - hubungi petugas",
            "Penuh, mohon tunggu", "Kode tidak sah", "Sampai jumpa", "Tidak terhubung - hubungi petugas",
-           "Ditolak - hubungi petugas", "Silakan pindai kode QR", "ke"),
+           "Mohon tunggu petugas", "Tidak ada yang menunggu", "Ditolak - hubungi petugas", "Silakan pindai kode QR",
+           "ke"),
     "en": ("Please come in", "Please wait for the guard", "Not vaccinated -", "No entry - see the guard",
-           "Full, please wait", "Invalid code", "Goodbye", "Offline - see the guard", "Refused - see the guard",
-           "Please scan your QR code", "go to"),
+           "Full, please wait", "Invalid code", "Goodbye", "Offline - see the guard", "Please wait for the guard",
+           "Nothing to confirm", "Refused - see the guard", "Please scan your QR code", "go to"),
 }
 LANGS = ("id", "en")
-_UNKNOWN = 8
-_IDLE = 9
-_TO = 10
+_UNKNOWN = 10
+_IDLE = 11
+_TO = 12
 
 
 def wrap(text, width):

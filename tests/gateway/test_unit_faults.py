@@ -146,3 +146,30 @@ def test_a_host_that_answers_nothing_shows_offline_and_the_replay_settles_it(off
     unit.lose = None
     unit.run(5000)
     assert len(unit.bench.app.queue) == 0 and office.data.store.count_inside("kantor") == 0
+
+
+def test_a_visitor_whose_admission_was_never_shown_gets_in_on_the_rescan(office):
+    """Issue 13's rule at the unit: the host admitted budi but its VERDICT never came, so the unit showed OFFLINE.
+    Budi holds the code under the scanner again the moment the pattern ends. The unit first replays the unshown
+    scan (the host undoes the admission and ACKs), and only then sends the new SCAN: hard anti-passback does not
+    refuse budi for an admission nobody saw, and he is counted once."""
+    quick = DEFAULT_CONFIG._replace(feedback_ms=1000, repeat_ms=300)  # a rescan as soon as the unit is idle
+    gw = Gateway(office.data, config=quick)
+    unit = Wired(office, gw)
+    shown = []
+    unit.bench.app.on_shown = lambda scan_id, verdict: shown.append(verdict)
+    unit.run(100)
+    unit.lose = lambda frame, up: not up and p.read_header(frame).msg_type == p.VERDICT
+    unit.scan(office.codes["budi"])
+    unit.run(2100)  # past the verdict timeout
+    assert shown == [OFFLINE] and office.data.store.count_inside("kantor") == 1  # admitted, never shown
+    unit.lose = None
+    for _ in range(200):  # the code held under the scanner: read again and again
+        unit.scan(office.codes["budi"])
+        unit.run(10)
+        if GREEN in shown:
+            break
+    assert shown == [OFFLINE, GREEN]
+    assert office.data.store.count_inside("kantor") == 1
+    assert unit.sent.index("queued") < len(unit.sent) - 1 - unit.sent[::-1].index("scan")  # replay before rescan
+    assert unit.bench.recorder.values().count(("relay", 1)) == 1  # the door opened once

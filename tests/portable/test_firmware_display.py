@@ -32,6 +32,8 @@ def test_each_verdict_is_shown_in_indonesian_with_the_occupancy():
     assert red[-1] == "13/40"
     assert _shown(bench, verdicts.FULL, 40, 40)[:2] == ("Penuh, mohon", "tunggu")
     assert _shown(bench, verdicts.YELLOW)[:2] == ("Mohon tunggu", "petugas")
+    assert _shown(bench, verdicts.HOLD)[:2] == ("Mohon tunggu", "petugas")  # the guard's confirmation is pending
+    assert _shown(bench, verdicts.GUARD_IDLE)[:2] == ("Tidak ada yang", "menunggu")
     assert _shown(bench, verdicts.BLACK)[:3] == ("Dilarang masuk -", "hubungi petugas", "")
     assert _shown(bench, verdicts.INVALID)[0] == "Kode tidak sah"
     assert _shown(bench, verdicts.EXIT, 11, 40) == ("Sampai jumpa", "", "", "", "", "", "", "11/40")
