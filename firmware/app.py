@@ -86,10 +86,8 @@ class App:
         self._was_up = up
         for frame in self.link.poll():
             self._on_frame(frame)
-        # Timers before the scanner: an idle unit starts replaying scans it showed as OFFLINE before it takes a new
-        # code, and takes none while a replay is in flight (protocol/README.md, "Settling a scan the unit never
-        # showed"), so anti-passback never refuses a visitor for an admission nobody saw. The code held under the
-        # scanner is read again a moment later; with the host silent (replay backoff) the new SCAN goes at once.
+        # Timers before the scanner: an idle unit starts replaying a scan it showed as OFFLINE before it sends the
+        # SCAN of a new code (see _on_code); with the host silent (replay backoff) the new SCAN goes at once.
         self._timers(now)
         self.scanner.tick()
         code = self.scanner.poll()
@@ -171,7 +169,7 @@ class App:
             self._last_code_at = now  # still held under the scanner: the window slides
             self.counts["duplicates"] += 1
             return
-        if self.state != IDLE or self._inflight:
+        if self.state != IDLE:
             self.counts["busy"] += 1
             return
         self._last_digest = digest
@@ -188,7 +186,10 @@ class App:
             else:
                 self._pending = [record, now, False]
                 self.state = WAITING
-                if self._send(self._scan(record)):
+                # A QUEUED replay in flight goes first: the SCAN leaves with the resend at half the timeout (the
+                # replay is settled by then, or the host is not answering), so anti-passback never refuses the visitor
+                # for an admission nobody saw (protocol/README.md, "Settling a scan the unit never showed").
+                if self._inflight or self._send(self._scan(record)):
                     return
         self._offline(record)
 

@@ -100,7 +100,7 @@ def test_sites(ready):
     assert jrun(ready, "site", "set", "kantor", "--accept-tests")["accept_tests"] is True
     changed = jrun(ready, "site", "set", "kantor", "--anti-passback", "soft", "--hold", "90s")
     assert (changed["anti_passback"], changed["hold"]) == ("soft", "90s")
-    assert "needs a unit" in ready("site", "set", "kantor", "--hold", "60", expect=2).stderr
+    assert "a number and a unit" in ready("site", "set", "kantor", "--hold", "60", expect=2).stderr
     assert "between" in ready("site", "set", "kantor", "--hold", "2h", expect=2).stderr
     assert jrun(ready, "site", "show", "kantor")["hold"] == "90s"  # a refused value changes nothing
     table = ready("site", "list").stdout

@@ -6,7 +6,7 @@ import time
 from pintu.errors import PintuError
 from pintu.registry.cards import FORMATS, write_card
 from pintu.registry.sites import get_site
-from pintu.registry.validate import check_name
+from pintu.registry.validate import check_count, check_name
 from pintu.rules.credentials import GUARD
 from pintu.times import day_number, local_date, show_time
 
@@ -49,6 +49,7 @@ def list_guards(data, site=None):
 
 def revoke_guard(data, guard_id, at=None):
     """The guard's card confirms nothing from now on (it scans INVALID/revoked)."""
+    guard_id = check_count("guard id", guard_id, 1, 2**62)  # a typo must not reach SQLite's 64-bit integers
     with data.store.write():
         if data.store.get_guard(guard_id) is None:
             raise PintuError("unknown guard %r" % guard_id)
