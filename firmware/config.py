@@ -36,6 +36,20 @@ def _text(cfg, key, longest, errors, is_id=False):
             return
 
 
+def _ca(tls):
+    """link.tls = {"ca": base64 of the CA certificate's DER} -> the DER bytes, or None when it is not that."""
+    ca = tls.get("ca") if isinstance(tls, dict) else None
+    if not isinstance(ca, str) or not 64 <= len(ca) <= 4096:
+        return None
+    from binascii import a2b_base64  # only TLS units need it
+
+    try:
+        der = a2b_base64(ca)
+    except ValueError:
+        return None
+    return der if der[:1] == b"\x30" else None  # an ASN.1 SEQUENCE, as every certificate is
+
+
 def validate(cfg):
     """Problems with a parsed config (empty list when it is usable)."""
     if not isinstance(cfg, dict):
@@ -62,6 +76,8 @@ def validate(cfg):
         for field in ("wifi_ssid", "broker"):
             if not isinstance(link.get(field), str) or not link[field]:
                 errors.append("link.%s is needed for mqtt" % field)
+        if "tls" in link and _ca(link["tls"]) is None:  # present means TLS: never read as "plain" by mistake
+            errors.append("link.tls.ca must be a certificate (DER, base64)")
         port = link.get("port", 1883)
         if not isinstance(port, int) or not 0 < port < 65536:
             errors.append("link.port must be 1-65535")
@@ -91,4 +107,6 @@ def parse(raw):
         settings.setdefault(name, default)
         bounds[name] = (low, high)
     settings["bounds"] = bounds  # for CONFIG messages, so the app needs no config module after boot
+    if "tls" in cfg["link"]:
+        settings["link"] = dict(cfg["link"], ca=_ca(cfg["link"]["tls"]))
     return settings

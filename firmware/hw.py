@@ -230,10 +230,11 @@ class Esp32Hardware:
 
         return Wifi(ssid, password)
 
-    def mqtt_client(self, client_id, host, port, user, password, keepalive):
+    def mqtt_client(self, client_id, host, port, user, password, keepalive, ssl=None):
+        """ssl: an SSLContext (link_mqtt.tls_context) for a TLS unit, None for plain MQTT."""
         from umqtt.simple import MQTTClient
 
-        return MQTTClient(client_id, host, port, user, password, keepalive)
+        return MQTTClient(client_id, host, port, user, password, keepalive, ssl=ssl)
 
     def mem_free(self):
         return mem_free()

@@ -20,6 +20,22 @@ _MAX_READS = 8  # check_msg() calls per poll: bounded, so the scanner and feedba
 IO_TIMEOUT_MS = 500  # each socket call: a broker on the site's LAN answers in a few ms; the verdict timeout is 2 s
 
 
+def tls_context(ca):
+    """The SSLContext of a TLS unit: verify the broker's certificate against the site's CA (DER bytes), for the host
+    name in the unit's config (umqtt passes it as server_hostname). Raises OSError on a MicroPython whose ssl
+    module has no SSLContext: such a port cannot verify, and a unit told to use TLS never connects without it."""
+    import ssl
+
+    if not hasattr(ssl, "SSLContext"):
+        raise OSError("no ssl.SSLContext on this MicroPython: cannot verify the broker")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # MicroPython's ssl.py makes CERT_NONE the default of every SSLContext (micropython-lib python-stdlib/ssl):
+    # without this line a unit would talk to anyone holding any certificate.
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(cadata=ca)
+    return ctx
+
+
 class MqttLink:
     """client_factory() returns a fresh umqtt.simple-like client (connect, set_last_will, set_callback, subscribe,
     publish, check_msg, ping, disconnect); wifi is an object with connect() and isconnected(), or None."""

@@ -66,12 +66,20 @@ def make_link(settings, hardware, clock):
     from firmware.link_mqtt import MqttLink
 
     host = link["broker"]
-    port = link.get("port", 1883)
+    ca = link.get("ca")  # DER bytes (config.parse): this unit speaks TLS only
+    port = link.get("port", 8883 if ca else 1883)
     keepalive = link.get("keepalive", 60)
+    made = []
 
     def client():
-        return hardware.mqtt_client(settings["device_id"], host, port, link.get("user"), link.get("password"),
-                                    keepalive)
+        args = (settings["device_id"], host, port, link.get("user"), link.get("password"), keepalive)
+        if ca is None:
+            return hardware.mqtt_client(*args)
+        if not made:  # one context for the unit's life; a failure here is a failed connect, never plain MQTT
+            from firmware.link_mqtt import tls_context
+
+            made.append(tls_context(ca))
+        return hardware.mqtt_client(*args, ssl=made[0])
 
     wifi = hardware.wifi(link["wifi_ssid"], link.get("wifi_password", ""))
     return MqttLink(client, clock, settings["site"], settings["device_id"], keepalive, wifi)

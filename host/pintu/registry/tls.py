@@ -99,6 +99,17 @@ def ca_der(data_path):
     return load_ca(data_path)[1].public_bytes(serialization.Encoding.DER)
 
 
+def read_ca_file(path):
+    """A CA certificate file (PEM or DER) -> DER bytes, for units that verify a broker with it. One-line errors."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+        cert = x509.load_pem_x509_certificate(raw) if b"-----BEGIN" in raw else x509.load_der_x509_certificate(raw)
+    except (OSError, ValueError) as e:
+        raise PintuError("cannot read a CA certificate from %s: %s" % (path, e)) from None
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
 def pin(der):
     """SHA-256 of a DER certificate, hex: what `pintu device add` prints so a technician can compare."""
     return hashlib.sha256(der).hexdigest()
