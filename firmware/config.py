@@ -108,5 +108,7 @@ def parse(raw):
         bounds[name] = (low, high)
     settings["bounds"] = bounds  # for CONFIG messages, so the app needs no config module after boot
     if "tls" in cfg["link"]:
-        settings["link"] = dict(cfg["link"], ca=_ca(cfg["link"]["tls"]))
+        link = dict(cfg["link"], ca=_ca(cfg["link"]["tls"]))
+        del link["tls"]  # the base64 text (~580 bytes) is not kept beside the DER the unit verifies with
+        settings["link"] = link
     return settings
