@@ -59,12 +59,9 @@ def validate(cfg):
     if not isinstance(link, dict) or link.get("kind") not in ("serial", "mqtt"):
         errors.append("link.kind must be serial or mqtt")
     elif link["kind"] == "mqtt":
-        for field in ("wifi_ssid", "broker"):
-            if not isinstance(link.get(field), str) or not link[field]:
-                errors.append("link.%s is needed for mqtt" % field)
-        port = link.get("port", 1883)
-        if not isinstance(port, int) or not 0 < port < 65536:
-            errors.append("link.port must be 1-65535")
+        from firmware.link_mqtt import check_link  # a serial unit never loads the MQTT link's checks
+
+        check_link(link, errors)
     for name, (_default, low, high) in TUNABLES.items():
         value = cfg.get(name)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high):

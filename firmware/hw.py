@@ -230,10 +230,12 @@ class Esp32Hardware:
 
         return Wifi(ssid, password)
 
-    def mqtt_client(self, client_id, host, port, user, password, keepalive):
+    def mqtt_client(self, *args, **kw):
+        # (client_id, host, port, user, password, keepalive[, ssl=SSLContext]) as umqtt.simple.MQTTClient takes them:
+        # passed through, so the parameter names cost a serial unit nothing
         from umqtt.simple import MQTTClient
 
-        return MQTTClient(client_id, host, port, user, password, keepalive)
+        return MQTTClient(*args, **kw)
 
     def mem_free(self):
         return mem_free()

@@ -328,9 +328,10 @@ class FakeHardware:
             self.wifi_adapter = FakeWifi()
         return self.wifi_adapter
 
-    def mqtt_client(self, client_id, host, port, user, password, keepalive):
+    def mqtt_client(self, client_id, host, port, user, password, keepalive, ssl=None):
         from firmware.fake_mqtt import FakeMqttClient
 
+        self.mqtt_ssl = ssl  # the in-memory broker has no wire to encrypt; tests read what the unit asked for
         return FakeMqttClient(self.broker, client_id, keepalive)
 
     def mem_free(self):

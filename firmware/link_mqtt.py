@@ -20,6 +20,50 @@ _MAX_READS = 8  # check_msg() calls per poll: bounded, so the scanner and feedba
 IO_TIMEOUT_MS = 500  # each socket call: a broker on the site's LAN answers in a few ms; the verdict timeout is 2 s
 
 
+def check_link(link, errors):
+    """Problems of an MQTT unit's link config appended to errors (config.validate hands them over: only MQTT units
+    load this module)."""
+    for field in ("wifi_ssid", "broker"):
+        if not isinstance(link.get(field), str) or not link[field]:
+            errors.append("link.%s is needed for mqtt" % field)
+    if "tls" in link and ca_der(link["tls"]) is None:  # present means TLS: never read as "plain" by mistake
+        errors.append("link.tls.ca must be a certificate (DER, base64)")
+    port = link.get("port", 1883)
+    if not isinstance(port, int) or not 0 < port < 65536:
+        errors.append("link.port must be 1-65535")
+
+
+def ca_der(tls):
+    """link.tls = {"ca": base64 of the CA certificate's DER} -> the DER bytes, or None when it is not that."""
+    ca = tls.get("ca") if isinstance(tls, dict) else None
+    if not isinstance(ca, str) or not 64 <= len(ca) <= 4096:
+        return None
+    from binascii import a2b_base64  # only TLS units need it
+
+    try:
+        der = a2b_base64(ca)
+    except ValueError:
+        return None
+    return der if der[:1] == b"\x30" else None  # an ASN.1 SEQUENCE, as every certificate is
+
+
+
+def tls_context(ca):
+    """The SSLContext of a TLS unit: verify the broker's certificate against the site's CA (DER bytes), for the host
+    name in the unit's config (umqtt passes it as server_hostname). Raises OSError on a MicroPython whose ssl
+    module has no SSLContext: such a port cannot verify, and a unit told to use TLS never connects without it."""
+    import ssl
+
+    if not hasattr(ssl, "SSLContext"):
+        raise OSError("no ssl.SSLContext on this MicroPython: cannot verify the broker")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # MicroPython's ssl.py makes CERT_NONE the default of every SSLContext (micropython-lib python-stdlib/ssl):
+    # without this line a unit would talk to anyone holding any certificate.
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(cadata=ca)
+    return ctx
+
+
 class MqttLink:
     """client_factory() returns a fresh umqtt.simple-like client (connect, set_last_will, set_callback, subscribe,
     publish, check_msg, ping, disconnect); wifi is an object with connect() and isconnected(), or None."""

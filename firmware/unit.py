@@ -63,15 +63,24 @@ def make_link(settings, hardware, clock):
         from firmware.link_serial import SerialLink
 
         return SerialLink(hardware.serial_stream(), clock, escape=link.get("repl_escape", True))
-    from firmware.link_mqtt import MqttLink
+    from firmware.link_mqtt import MqttLink, ca_der
 
     host = link["broker"]
-    port = link.get("port", 1883)
+    # The CA's DER: present, this unit speaks TLS only (config.validate refused a "tls" entry that is not a CA).
+    ca = ca_der(link["tls"]) if "tls" in link else None
+    port = link.get("port", 8883 if ca else 1883)
     keepalive = link.get("keepalive", 60)
+    made = []
 
     def client():
-        return hardware.mqtt_client(settings["device_id"], host, port, link.get("user"), link.get("password"),
-                                    keepalive)
+        args = (settings["device_id"], host, port, link.get("user"), link.get("password"), keepalive)
+        if ca is None:
+            return hardware.mqtt_client(*args)
+        if not made:  # one context for the unit's life; a failure here is a failed connect, never plain MQTT
+            from firmware.link_mqtt import tls_context
+
+            made.append(tls_context(ca))
+        return hardware.mqtt_client(*args, ssl=made[0])
 
     wifi = hardware.wifi(link["wifi_ssid"], link.get("wifi_password", ""))
     return MqttLink(client, clock, settings["site"], settings["device_id"], keepalive, wifi)

@@ -65,9 +65,11 @@ class MQTTClient:
             except OSError:
                 pass
         self.sock.connect(addr)
+        self._raw = self.sock  # Pintu: timeouts go to the TCP socket: an SSLSocket has setblocking, not settimeout
         if self.ssl:
-            import ussl
-            self.sock = ussl.wrap_socket(self.sock, **self.ssl_params)
+            # Pintu: ssl is an SSLContext the caller configured (CA, CERT_REQUIRED); the handshake checks the
+            # broker's certificate for this host name, and a failure raises: there is no plain fallback.
+            self.sock = self.ssl.wrap_socket(self.sock, server_hostname=self.server)
         premsg = bytearray(b"\x10\0\0\0\0\0")
         msg = bytearray(b"\x04MQTT\x04\x02\0\0")
 
@@ -178,7 +180,7 @@ class MQTTClient:
     def wait_msg(self):
         res = self.sock.read(1)
         # Pintu: was setblocking(True), which on the ESP32 port also clears the timeout: keep it bounded.
-        self.sock.settimeout(self.timeout)
+        self._raw.settimeout(self.timeout)
         if res is None:
             return None
         if res == b"":

@@ -167,18 +167,21 @@ def device():
               help="How the unit reaches the host: USB serial, or Wi-Fi and MQTT.")
 @click.option("--wifi-ssid", help="Wi-Fi network (mqtt units).")
 @click.option("--wifi-pass", "wifi_password", help="Wi-Fi password (mqtt units).")
-@click.option("--broker", help="HOST[:PORT] of the MQTT broker (mqtt units).")
+@click.option("--broker", help="HOST[:PORT] of the MQTT broker (mqtt units); mqtts://HOST[:PORT] for TLS.")
+@click.option("--tls", is_flag=True, help="Connect with TLS (port 8883), verifying the broker with the site's CA "
+                                          "(made by pintu broker-config --tls); never plain.")
 @click.option("--board", default=provision.DEFAULT_BOARD, show_default=True,
               help="Board data file in boards/ (pintu deploy copies it).")
 @json_option
 @click.pass_context
-def device_add(ctx, device_id, door_id, link, wifi_ssid, wifi_password, broker, board, as_json):
+def device_add(ctx, device_id, door_id, link, wifi_ssid, wifi_password, broker, tls, board, as_json):
     """Register a door unit with a new secret key and write its config file (for `pintu deploy`)."""
     from pintu.tech.unit_files import locate
 
     result, path = provision.add_unit(data_of(ctx), device_id, door_id, link, wifi_ssid, wifi_password, broker, board,
-                                      known_boards=locate().board_names())
+                                      known_boards=locate().board_names(), tls=tls)
     result["config"] = path
+    _say_tls(result, path)
     emit(as_json, result, pairs)
 
 
@@ -187,19 +190,28 @@ def device_add(ctx, device_id, door_id, link, wifi_ssid, wifi_password, broker, 
 @click.option("--link", type=click.Choice(provision.LINKS), help="How the unit reaches the host.")
 @click.option("--wifi-ssid", help="Wi-Fi network (mqtt units).")
 @click.option("--wifi-pass", "wifi_password", help="Wi-Fi password (mqtt units).")
-@click.option("--broker", help="HOST[:PORT] of the MQTT broker (mqtt units).")
+@click.option("--broker", help="HOST[:PORT] of the MQTT broker (mqtt units); mqtts://HOST[:PORT] for TLS.")
+@click.option("--tls/--no-tls", default=None, help="Turn TLS on or off (default: as it is).")
 @click.option("--board", help="Board data file in boards/.")
 @json_option
 @click.pass_context
-def device_set(ctx, device_id, link, wifi_ssid, wifi_password, broker, board, as_json):
+def device_set(ctx, device_id, link, wifi_ssid, wifi_password, broker, tls, board, as_json):
     """Change a unit's Wi-Fi, broker, link or board: re-writes its config file (same key and id); then run
     `pintu deploy` again."""
     from pintu.tech.unit_files import locate
 
     result, path = provision.set_unit(data_of(ctx), device_id, link, wifi_ssid, wifi_password, broker, board,
-                                      known_boards=locate().board_names())
+                                      known_boards=locate().board_names(), tls=tls)
     result["config"] = path
+    _say_tls(result, path)
     emit(as_json, result, pairs)
+
+
+def _say_tls(result, path):
+    """The CA pin of a TLS unit, for a technician to compare with DATA/tls/ca.pem (openssl x509 -fingerprint)."""
+    pin = provision.config_ca_pin(path)
+    if pin:
+        result["tls_ca_sha256"] = pin
 
 
 @device.command("list")
@@ -227,15 +239,27 @@ def device_revoke(ctx, device_id, as_json):
 @click.option("--port", default=1883, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--bind", default="0.0.0.0", show_default=True, help="Address the broker listens on.")
 @click.option("--run-as", help="User mosquitto runs as (default: you); it will own the files.")
+@click.option("--tls", is_flag=True, help="Add a TLS listener with the site's CA (made once in the data directory) "
+                                          "and a server certificate; the plain listener stays on loopback only.")
+@click.option("--tls-port", default=8883, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--name", "names", multiple=True, help="A DNS name units use for the broker (repeatable).")
+@click.option("--address", "addresses", multiple=True, help="An IP address units use for the broker (repeatable).")
+@click.option("--no-plain", is_flag=True, help="With --tls: no plain listener at all.")
+@click.option("--new-cert", is_flag=True, help="With --tls: a new server key and certificate (rotation); then "
+                                               "restart mosquitto.")
 @json_option
 @click.pass_context
-def broker_config(ctx, out_dir, port, bind, run_as, as_json):
-    """Write a Mosquitto config, password file (hashed) and per-device ACL for every unit not revoked."""
-    names, password_file, user = provision.broker_config(data_of(ctx), out_dir, port, bind, run_as)
+def broker_config(ctx, out_dir, port, bind, run_as, tls, tls_port, names, addresses, no_plain, new_cert, as_json):
+    """Write a Mosquitto config, password file (hashed) and per-device ACL for every unit not revoked; with --tls
+    also the server certificate and a TLS listener."""
+    written, password_file, user = provision.broker_config(data_of(ctx), out_dir, port, bind, run_as, tls, tls_port,
+                                                           names, addresses, not no_plain, new_cert)
     result = {
-        "files": [os.path.join(out_dir, name) for name in names],
+        "files": [os.path.join(out_dir, name) for name in written],
         "host_user": user,
         "host_password_file": password_file,
         "start": "mosquitto -c %s" % os.path.join(os.path.abspath(out_dir), "mosquitto.conf"),
     }
+    if tls:
+        result["tls_ca"] = provision.tls_mod.ca_paths(data_of(ctx).path)[1]
     emit(as_json, result, pairs)

@@ -14,14 +14,16 @@ from pintu.registry import provision
 @main.command()
 @click.option("--serial", "serial_ports", multiple=True, metavar="PORT",
               help="A unit's serial port or pyserial URL (socket://, loop://); repeatable.")
-@click.option("--mqtt", "mqtt_url", metavar="URL", help="Broker, mqtt://HOST:PORT.")
+@click.option("--mqtt", "mqtt_url", metavar="URL", help="Broker, mqtt://HOST:PORT or mqtts://HOST:PORT (TLS).")
+@click.option("--ca", type=click.Path(dir_okay=False, exists=True),
+              help="CA file an mqtts:// broker is checked with (default: DATA/tls/ca.pem).")
 @click.option("--user", "mqtt_user", help="Broker user (default: %s)." % provision.HOST_USER)
 @click.option("--password-file", type=click.Path(dir_okay=False, exists=True),
               help="File holding the broker password (default: the data directory's).")
 @click.option("--client-id", help="Stable MQTT client id of this worker (default: one per run).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every frame's outcome.")
 @click.pass_context
-def serve(ctx, serial_ports, mqtt_url, mqtt_user, password_file, client_id, verbose):
+def serve(ctx, serial_ports, mqtt_url, ca, mqtt_user, password_file, client_id, verbose):
     """Run the gateway for door units until Ctrl-C or SIGTERM, logging one line per decision."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -34,7 +36,7 @@ def serve(ctx, serial_ports, mqtt_url, mqtt_user, password_file, client_id, verb
                 password = f.read().strip()
         elif os.path.exists(os.path.join(data.path, provision.HOST_PASSWORD_FILE)):
             password = provision.host_password(data)
-    server.Server(ctx.find_root().obj, serial_ports, mqtt_url, mqtt_user, password, client_id).run_forever()
+    server.Server(ctx.find_root().obj, serial_ports, mqtt_url, mqtt_user, password, client_id, ca).run_forever()
 
 
 @main.command()
@@ -101,7 +103,9 @@ def deploy(ctx, port, device_id, dry_run, source, hello_timeout, as_json):
 @click.option("--units", "n_units", default=1, show_default=True, type=click.IntRange(1, 10000))
 @click.option("--serial", "serial_ports", multiple=True, metavar="PORT",
               help="One serial port or pyserial URL per unit (the host serves the other end); repeatable.")
-@click.option("--mqtt", "mqtt_url", metavar="URL", help="Broker, mqtt://HOST:PORT.")
+@click.option("--mqtt", "mqtt_url", metavar="URL", help="Broker, mqtt://HOST:PORT or mqtts://HOST:PORT (TLS).")
+@click.option("--ca", type=click.Path(dir_okay=False, exists=True),
+              help="CA file made-up units check an mqtts:// broker with (default: DATA/tls/ca.pem).")
 @click.option("--codes", "codes_file", type=click.Path(dir_okay=False),
               help="Codes to show, one per line (default: made-up codes the host finds INVALID).")
 @click.option("--rate", default=1.0, show_default=True, type=float, help="Scans per second, all units together.")
@@ -110,18 +114,25 @@ def deploy(ctx, port, device_id, dry_run, source, hello_timeout, as_json):
 @click.option("--config", "config_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="Unit configs written by pintu device add (default: made-up units with simulator keys).")
 @json_option
-def simulate(n_units, serial_ports, mqtt_url, codes_file, rate, count, seconds, config_files, as_json):
+@click.pass_context
+def simulate(ctx, n_units, serial_ports, mqtt_url, ca, codes_file, rate, count, seconds, config_files, as_json):
     """Run simulated door units (the real firmware under CPython) against a host, then print their stats."""
+    from pintu.addresses import parse_broker
+    from pintu.registry.tls import read_ca_file
     from pintu.tech import simulator
 
     if bool(serial_ports) == bool(mqtt_url):
         raise PintuError("give --serial PORT (one per unit) or --mqtt URL")
     if rate <= 0:
         raise PintuError("--rate must be above 0")
+    ca_der = None
+    if mqtt_url and parse_broker(mqtt_url).tls:
+        ca = ca or server.default_ca(ctx.find_root().obj)
+        ca_der = read_ca_file(ca) if ca else None
     try:
         stats = simulator.run_simulation(units=n_units, serial=list(serial_ports) or None, mqtt=mqtt_url,
                                          codes_file=codes_file, rate=rate, count=count, duration=seconds,
-                                         config_files=list(config_files) or None)
+                                         config_files=list(config_files) or None, ca=ca_der)
     except simulator.SimulatorError as e:
         raise PintuError(str(e)) from None
 
@@ -135,13 +146,15 @@ def simulate(n_units, serial_ports, mqtt_url, codes_file, rate, count, seconds, 
 
 
 @main.command()
-@click.option("--mqtt", "mqtt_url", metavar="URL", help="Run the units and host through this broker (mqtt://HOST:PORT).")
+@click.option("--mqtt", "mqtt_url", metavar="URL",
+              help="Run the units and host through this broker (mqtt://HOST:PORT, or mqtts://HOST:PORT with --ca).")
+@click.option("--ca", type=click.Path(dir_okay=False, exists=True), help="CA file of an mqtts:// broker.")
 @click.option("--seconds", type=click.FloatRange(min=1), help="Stop after this long (default: one round of visitors).")
 @click.option("--forever", is_flag=True, help="Keep visitors coming until Ctrl-C.")
 @click.option("--pace", default=0.8, show_default=True, type=click.FloatRange(min=0),
               help="Seconds between visitors.")
 @click.option("--keep", is_flag=True, help="Keep the throw-away folder (data directory and cards).")
-def demo(mqtt_url, seconds, forever, pace, keep):
+def demo(mqtt_url, ca, seconds, forever, pace, keep):
     """The whole system on this machine: a site, persons, cards, the host and three simulated units, live."""
     import signal
     import threading
@@ -151,7 +164,8 @@ def demo(mqtt_url, seconds, forever, pace, keep):
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
     try:
-        demo_mod.run_demo(mqtt=mqtt_url, seconds=seconds, forever=forever, keep=keep, pace=pace, stop_event=stop)
+        demo_mod.run_demo(mqtt=mqtt_url, seconds=seconds, forever=forever, keep=keep, pace=pace, stop_event=stop,
+                          ca=ca)
     finally:
         signal.signal(signal.SIGINT, previous)
 

@@ -4,6 +4,7 @@ Topics: pintu_protocol.topics (docs/mqtt.md)."""
 
 import logging
 import socket
+import ssl
 import threading
 import uuid
 
@@ -11,12 +12,27 @@ import paho.mqtt.client as mqtt
 
 import pintu_protocol as p
 from pintu.addresses import parse_broker
+from pintu.errors import PintuError
 from pintu_protocol.topics import STATUS, UP, down_topic, every, parse_topic, shared
 
 log = logging.getLogger("pintu.mqtt")
 
 QOS = 1
 MAX_STATUS = 16  # "online" / "offline": anything longer is ignored
+
+
+def tls_context(ca):
+    """For mqtts://: TLS 1.2 or newer, the broker's certificate checked against `ca` (a PEM file: DATA/tls/ca.pem
+    or --ca) and its host name; never the system's CAs, which did not issue the site's broker certificate."""
+    if not ca:
+        raise PintuError("mqtts:// needs the site's CA (DATA/tls/ca.pem from pintu broker-config --tls, or --ca)")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_verify_locations(cafile=ca)
+    except (OSError, ssl.SSLError) as e:
+        raise PintuError("cannot use %s as the broker's CA: %s" % (ca, e)) from None
+    return context
 
 
 class MqttLink:
@@ -27,8 +43,9 @@ class MqttLink:
     keeps the QoS 1 frames for it, and paho reconnects with backoff and resubscribes on every connect."""
 
     def __init__(self, url, on_frame, username=None, password=None, client_id=None, on_status=None,
-                 keepalive=30):
-        self.host, self.port, url_user, url_password = parse_broker(url)
+                 keepalive=30, ca=None):
+        broker = parse_broker(url)
+        self.host, self.port, url_user, url_password = broker
         self.on_frame = on_frame
         self.on_status = on_status
         self.keepalive = keepalive
@@ -41,6 +58,8 @@ class MqttLink:
         user = username or url_user
         if user:
             self.client.username_pw_set(user, password if password is not None else url_password)
+        if broker.tls:  # mqtts://: the broker must show a certificate from the site's CA, for this host name
+            self.client.tls_set_context(tls_context(ca))
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.client.max_inflight_messages_set(100)
         self.client.on_connect = self._on_connect

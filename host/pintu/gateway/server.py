@@ -1,6 +1,7 @@
 """`pintu serve`: the gateway behind its transports, run until SIGINT or SIGTERM."""
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -10,16 +11,24 @@ from pintu.errors import PintuError
 from pintu.gateway.gateway import Gateway
 from pintu.gateway.mqtt_link import MqttLink
 from pintu.gateway.serial_link import SerialLink
+from pintu.registry.tls import ca_paths
 
 log = logging.getLogger("pintu.serve")
 RETENTION_EVERY_S = 86400  # each site's retention is applied at start and then once a day (issue 15)
+
+
+def default_ca(data_dir):
+    """DATA/tls/ca.pem when broker-config --tls made it, else None."""
+    path = ca_paths(os.fspath(data_dir))[1]
+    return path if os.path.exists(path) else None
 
 
 class Server:
     """Opens the data directory, the gateway and every link. start(), then stop() (also on a signal)."""
 
     def __init__(self, data_dir, serial_ports=(), mqtt_url=None, mqtt_user=None, mqtt_password=None,
-                 client_id=None):
+                 client_id=None, ca=None):
+        """ca: the CA file an mqtts:// broker is checked with (default: the data directory's, DATA/tls/ca.pem)."""
         if not serial_ports and not mqtt_url:
             raise PintuError("nothing to serve: give --serial PORT and/or --mqtt mqtt://HOST:PORT")
         self.data = DataDir(data_dir)
@@ -27,7 +36,8 @@ class Server:
         self.links = [SerialLink(port, self.gateway.handle) for port in serial_ports]
         if mqtt_url:  # a bad address is a PintuError from pintu.addresses: one line, before anything starts
             self.links.append(
-                MqttLink(mqtt_url, self.gateway.handle, username=mqtt_user, password=mqtt_password, client_id=client_id)
+                MqttLink(mqtt_url, self.gateway.handle, username=mqtt_user, password=mqtt_password, client_id=client_id,
+                         ca=ca or default_ca(data_dir))
             )
         self.stopped = threading.Event()
 

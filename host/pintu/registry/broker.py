@@ -1,4 +1,5 @@
-"""Mosquitto configuration for a Pintu site: listener, password file (hashed) and per-device ACL."""
+"""Mosquitto configuration for a Pintu site: listeners (plain, or TLS with a loopback-only plain one), password file
+(hashed) and per-device ACL."""
 
 import base64
 import hashlib
@@ -44,14 +45,35 @@ def acl_text(devices):
     return "\n".join(lines)
 
 
-def mosquitto_conf(out_dir, port=1883, bind="0.0.0.0", run_as="mosquitto"):
+def tls_listener(out_dir, tls_port, bind):
+    """The MQTT-over-TLS listener (issue 18): the server key and certificate beside mosquitto.conf, TLS 1.2 or newer
+    (tls_version is the lowest accepted). No client certificates: units and the host log in with passwords, which
+    now travel encrypted."""
+    return [
+        "listener %d %s" % (tls_port, bind),
+        "certfile %s" % (out_dir / "server.crt"),
+        "keyfile %s" % (out_dir / "server.key"),
+        "tls_version tlsv1.2",
+    ]
+
+
+def mosquitto_conf(out_dir, port=1883, bind="0.0.0.0", run_as="mosquitto", tls_port=None, plain=True):
+    """tls_port: also (or only) listen with TLS there; the plain listener then stays on loopback only, for a host
+    on the broker's machine, or is left out (plain=False)."""
     out_dir = Path(out_dir).resolve()
+    listeners = []
+    if tls_port is None:
+        listeners.append("listener %d %s" % (port, bind))
+    else:
+        if plain:  # nothing personal leaves this machine in clear: only a host beside the broker uses it
+            listeners.append("listener %d 127.0.0.1" % port)
+        listeners += tls_listener(out_dir, tls_port, bind)
     return "\n".join([
         "# Written by `pintu broker-config`. Start with: mosquitto -c %s" % (out_dir / "mosquitto.conf"),
         # Started as root, mosquitto switches to this user, who owns (and alone can read) these files.
         "user %s" % run_as,
         "per_listener_settings false",
-        "listener %d %s" % (port, bind),
+        *listeners,
         "allow_anonymous false",
         "password_file %s" % (out_dir / "passwd"),
         "acl_file %s" % (out_dir / "acl"),
@@ -68,10 +90,11 @@ def mosquitto_conf(out_dir, port=1883, bind="0.0.0.0", run_as="mosquitto"):
     ])
 
 
-def write_broker_config(out_dir, devices, host_password, port=1883, bind="0.0.0.0", run_as=None):
+def write_broker_config(out_dir, devices, host_password, port=1883, bind="0.0.0.0", run_as=None, tls=None):
     """devices: iterable of (device_id, site_id, mqtt_password). Writes mosquitto.conf, passwd and acl, readable by
     their owner only. run_as: the user mosquitto runs as (default: whoever runs this); when that is another user,
-    the folder and files are given to them (which needs root)."""
+    the folder and files are given to them (which needs root). tls: None, or {"port": N, "plain": bool, "files":
+    {name: bytes}} with the server key and certificate to write (empty: the ones in out_dir stay)."""
     run_as = run_as or pwd.getpwuid(os.getuid()).pw_name
     try:
         owner = pwd.getpwnam(run_as)
@@ -82,12 +105,14 @@ def write_broker_config(out_dir, devices, host_password, port=1883, bind="0.0.0.
     devices = list(devices)
     passwd = [passwd_line(HOST_USER, host_password)] + [passwd_line(d, pw) for d, _, pw in devices]
     files = {
-        "mosquitto.conf": mosquitto_conf(out_dir, port, bind, run_as),
+        "mosquitto.conf": mosquitto_conf(out_dir, port, bind, run_as, *((tls["port"], tls["plain"]) if tls else ())),
         "passwd": "\n".join(passwd) + "\n",
         "acl": acl_text((d, s) for d, s, _ in devices),
     }
+    if tls:
+        files.update(tls["files"])
     for name, text in files.items():
         write_private(out_dir / name, text, owner)
     if owner.pw_uid != os.getuid():
         os.chown(out_dir, owner.pw_uid, owner.pw_gid)
-    return sorted(files)
+    return sorted(set(files) | ({"server.crt", "server.key"} if tls else set()))

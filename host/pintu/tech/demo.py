@@ -27,6 +27,7 @@ from pintu.data.datadir import DataDir
 from pintu.errors import PintuError
 from pintu.gateway import server
 from pintu.registry import cards, provision
+from pintu.registry.tls import read_ca_file
 from pintu.tech.sim_configs import simulated_link
 from pintu.tech.simulator import SimulatedUnit
 from pintu_protocol.verdicts import reason_name, verdict_name
@@ -173,9 +174,10 @@ class View:
 
 
 def run_demo(mqtt=None, seconds=None, forever=False, keep=False, pace=0.8, out=None, live=None,
-             stop_event=None):
+             stop_event=None, ca=None):
     """Run the demo; returns {"verdicts": Counter of unit-side verdict names, "host": Counter from the event
-    record, "folder": path or None}. stop_event (a threading.Event) ends a --forever run (Ctrl-C in the CLI)."""
+    record, "folder": path or None}. stop_event (a threading.Event) ends a --forever run (Ctrl-C in the CLI).
+    ca: the CA file of an mqtts:// broker; the units and the host both verify the broker with it."""
     out = out or sys.stdout
     stop_event = stop_event or threading.Event()
     folder = tempfile.mkdtemp(prefix="pintu-demo-")
@@ -186,19 +188,23 @@ def run_demo(mqtt=None, seconds=None, forever=False, keep=False, pace=0.8, out=N
     try:
         codes, configs = setup(folder)
         data_path = str(Path(folder) / "data")
-        broker = parse_broker(mqtt)[:2] if mqtt else None
+        address = parse_broker(mqtt) if mqtt else None
+        broker = address[:2] if mqtt else None
+        ca_der = read_ca_file(ca) if address and address.tls and ca else None
+        if address and address.tls and ca_der is None:
+            raise PintuError("demo: mqtts:// needs the broker's CA file (--ca)")
         for cfg in configs:
             cfg = dict(cfg, feedback_ms=DEMO_CONFIG.feedback_ms, relay_ms=DEMO_CONFIG.relay_ms,
                        repeat_ms=DEMO_CONFIG.repeat_ms)
             if broker:
-                cfg["link"] = simulated_link("mqtt", mqtt, ssid="demo")
+                cfg["link"] = simulated_link("mqtt", mqtt, ssid="demo", ca=ca_der)
                 units.append(SimulatedUnit(cfg, mqtt=broker))
             else:
                 cfg["link"] = simulated_link("serial")
                 stream = PtyStream()
                 streams.append(stream)
                 units.append(SimulatedUnit(cfg, stream=stream))
-        srv = server.Server(data_path, [s.name for s in streams], mqtt)
+        srv = server.Server(data_path, [s.name for s in streams], mqtt, ca=ca)
         srv.gateway.config = DEMO_CONFIG
         srv.start()
         for u in units:

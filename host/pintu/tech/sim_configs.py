@@ -13,12 +13,12 @@ SIMULATED_SSID = "simulated"  # a simulated unit's Wi-Fi always "joins"; the fir
 KEEPALIVE_S = 30
 
 
-def simulated_link(kind, broker=None, ssid=SIMULATED_SSID):
+def simulated_link(kind, broker=None, ssid=SIMULATED_SSID, ca=None):
     """The link a simulated unit runs on: a serial line without the REPL escape (a pty cannot reset the unit), or
-    MQTT through `broker`."""
+    MQTT through `broker` (mqtts:// with ca, the CA certificate's DER, as a provisioned TLS unit has)."""
     if kind == "serial":
         return link_config("serial", repl_escape=False)
-    return link_config("mqtt", broker, ssid, keepalive=KEEPALIVE_S)
+    return link_config("mqtt", broker, ssid, keepalive=KEEPALIVE_S, ca=ca)
 
 
 class SimulatorError(PintuError):
@@ -34,12 +34,14 @@ def device_key(device_id, seed=DEFAULT_KEY_SEED):
 
 
 def make_configs(n, site="demo", door="main", board=DEFAULT_BOARD, link="serial", mqtt=None, prefix="sim",
-                 seed=DEFAULT_KEY_SEED, directions=("in",)):
-    """n unit configs (the same JSON the host's provisioning writes), device ids prefix-1..prefix-n."""
+                 seed=DEFAULT_KEY_SEED, directions=("in",), ca=None):
+    """n unit configs (the same JSON the host's provisioning writes), device ids prefix-1..prefix-n. ca: the CA
+    certificate (DER) of an mqtts:// broker."""
     configs = []
     for i in range(1, n + 1):
         device_id = "%s-%d" % (prefix, i)
-        link_cfg = link_config("serial") if link != "mqtt" else simulated_link("mqtt", mqtt or "mqtt://127.0.0.1:1883")
+        link_cfg = link_config("serial") if link != "mqtt" else simulated_link("mqtt", mqtt or "mqtt://127.0.0.1:1883",
+                                                                               ca=ca)
         configs.append(unit_config(device_id, device_key(device_id, seed), site, door,
                                    directions[(i - 1) % len(directions)], board, link_cfg))
     return configs

@@ -4,6 +4,7 @@ serial link, real MQTT sockets for umqtt.simple, and SimHardware (fake scanner a
 The firmware package must be importable (simulator.py puts it on sys.path before importing this module)."""
 
 import socket
+import ssl
 import sys
 import time
 import types
@@ -58,7 +59,8 @@ class SerialStream:
 class _USocket:
     """A CPython socket with the MicroPython stream methods umqtt.simple calls (read, write, setblocking, settimeout,
     setsockopt). A timeout (seconds, None: none) bounds every blocking call, as on the board; setblocking(True) keeps
-    it here, like the unix port (the ESP32 port clears it, which the vendored umqtt no longer relies on)."""
+    it here, like the unix port (the ESP32 port clears it, which the vendored umqtt no longer relies on).
+    wrap() puts TLS under the same methods (_SimTls)."""
 
     def __init__(self):
         self._sock = socket.socket()
@@ -85,11 +87,18 @@ class _USocket:
     def setsockopt(self, level, option, value):
         self._sock.setsockopt(level, option, value)
 
+    def wrap(self, context, server_hostname):
+        """TLS over this connection with the firmware's own SSLContext (CPython's ssl, configured by
+        firmware.link_mqtt.tls_context exactly as on a board): the handshake, bounded by the timeout, raises
+        ssl.SSLCertVerificationError for a broker the CA did not sign."""
+        self._sock = context.wrap_socket(self._sock, server_hostname=server_hostname)
+        self._apply()
+
     def read(self, n):
         if not self._blocking:
             try:
                 data = self._sock.recv(n)
-            except (BlockingIOError, InterruptedError):
+            except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):  # nothing yet (a TLS record: whole)
                 return None
             return data
         buf = b""
@@ -115,6 +124,18 @@ class _USocket:
         self._sock.close()
 
 
+class _SimTls:
+    """What umqtt.simple calls `ssl` on a board (an SSLContext with wrap_socket(sock, server_hostname)), for the
+    CPython socket shim: the context itself is the firmware's."""
+
+    def __init__(self, context):
+        self.context = context
+
+    def wrap_socket(self, usock, server_hostname=None):
+        usock.wrap(self.context, server_hostname)
+        return usock
+
+
 def _install_umqtt_shims():
     """umqtt.simple imports usocket, ustruct and ubinascii: give CPython equivalents (only if not present)."""
     import binascii
@@ -138,13 +159,13 @@ class SimHardware(FakeHardware):
         super().__init__(clock, recorder, module, stream=stream)
         self._mqtt = mqtt  # (host, port) overriding the config's broker, or None
 
-    def mqtt_client(self, client_id, host, port, user, password, keepalive):
+    def mqtt_client(self, client_id, host, port, user, password, keepalive, ssl=None):
         _install_umqtt_shims()
         from umqtt.simple import MQTTClient
 
         if self._mqtt:
             host, port = self._mqtt
-        return MQTTClient(client_id, host, port, user, password, keepalive)
+        return MQTTClient(client_id, host, port, user, password, keepalive, ssl=_SimTls(ssl) if ssl else None)
 
     def mem_free(self):
         return 0

@@ -144,9 +144,10 @@ class SimulatedUnit:
 
 
 class Simulator:
-    """N simulated units, one per config: serial=[port or URL per unit] or mqtt="mqtt://HOST:PORT"."""
+    """N simulated units, one per config: serial=[port or URL per unit] or mqtt="mqtt://HOST:PORT" (or mqtts://: then
+    each unit's config carries the CA, as `pintu device add --tls` writes it, or `ca` gives it, DER bytes)."""
 
-    def __init__(self, configs, serial=None, mqtt=None, workdir=None, board=None):
+    def __init__(self, configs, serial=None, mqtt=None, workdir=None, board=None, ca=None):
         if not configs:
             raise SimulatorError("no unit configs")
         if (serial is None) == (mqtt is None):
@@ -154,7 +155,8 @@ class Simulator:
         if serial is not None and len(serial) < len(configs):
             raise SimulatorError("%d units need %d serial ports, got %d" % (len(configs), len(configs), len(serial)))
         self.units = []
-        broker = parse_broker(mqtt)[:2] if mqtt else None
+        address = parse_broker(mqtt) if mqtt else None
+        broker = address[:2] if mqtt else None
         try:
             for i, cfg in enumerate(configs):
                 cfg = dict(cfg)
@@ -164,9 +166,14 @@ class Simulator:
                 else:
                     link = cfg.get("link") or {}
                     if link.get("kind") == "mqtt":  # a provisioned unit keeps its login, the broker is ours
+                        if ("tls" in link) != address.tls:
+                            raise SimulatorError("unit %s is configured for %s, the broker given is %s" % (
+                                cfg.get("device_id"), "TLS" if "tls" in link else "plain MQTT", mqtt.split(":")[0]))
                         cfg["link"] = dict(link, broker=broker[0], port=broker[1])
                     else:
-                        cfg["link"] = simulated_link("mqtt", mqtt)
+                        if address.tls and ca is None:
+                            raise SimulatorError("mqtts:// needs the broker's CA (--ca, or DATA/tls/ca.pem)")
+                        cfg["link"] = simulated_link("mqtt", mqtt, ca=ca if address.tls else None)
                     stream = None
                 folder = None if workdir is None else Path(workdir) / cfg.get("device_id", str(i))
                 board_def = load_board(board) if board else None
@@ -235,18 +242,19 @@ class Simulator:
 
 
 def run_simulation(units=None, serial=None, mqtt=None, codes_file=None, rate=1.0, count=None, duration=None,
-                   config_files=None, site="demo", board=DEFAULT_BOARD, workdir=None, seed=DEFAULT_KEY_SEED):
+                   config_files=None, site="demo", board=DEFAULT_BOARD, workdir=None, seed=DEFAULT_KEY_SEED, ca=None):
     """What `pintu simulate` does: start the units, show codes at `rate` scans/s, stop, return the stats.
 
     Units come from config_files (written by provisioning) or are made up (make_configs: keys from `seed`, which a
-    host must know). Codes come from codes_file (one per line) or are made up (the host will find them INVALID)."""
+    host must know). Codes come from codes_file (one per line) or are made up (the host will find them INVALID).
+    ca: the CA certificate (DER) made-up units check an mqtts:// broker with."""
     configs = load_configs(config_files) if config_files else make_configs(units or 1, site=site, board=board,
                                                                            link="mqtt" if mqtt else "serial",
-                                                                           mqtt=mqtt, seed=seed)
+                                                                           mqtt=mqtt, seed=seed, ca=ca)
     if units and len(configs) > units:
         configs = configs[:units]
     codes = read_codes(codes_file) if codes_file else [b"PINTU-SIM-%d" % i for i in range(1, 101)]
-    with Simulator(configs, serial=serial, mqtt=mqtt, workdir=workdir) as sim:
+    with Simulator(configs, serial=serial, mqtt=mqtt, workdir=workdir, ca=ca) as sim:
         time.sleep(0.5)  # let the links come up and say HELLO
         stats = sim.run(codes, rate=rate, count=count, duration=duration)
         stats["units"] = sim.status()
