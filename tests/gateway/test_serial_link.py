@@ -102,3 +102,30 @@ def test_unit_unplugged_and_plugged_back_is_picked_up(tmp_path):
         assert got.frames == [second]
     finally:
         link.close()
+
+
+def test_a_failure_while_handling_a_frame_never_ends_the_link(tmp_path):
+    """Unplugged between a unit's frame and the host's answer, tcdrain raises termios.error (not an OSError) from
+    the answer's write: seen under load in `pintu serve`, it ended the reader thread and the unit was never heard
+    again. Whatever a frame's handling raises, the next frame is still read and answered."""
+    import termios
+
+    pty = Pty(str(tmp_path / "ttyUSB0"))
+    seen = []
+
+    def handler(frame, reply, origin=None):
+        seen.append(frame)
+        if len(seen) == 1:
+            raise termios.error(5, "Input/output error")  # what the failed answer raised
+        reply(b"answer")
+
+    link = SerialLink(pty.path, handler, reopen_s=0.1).start()
+    try:
+        unit, _ = pair()
+        time.sleep(0.3)
+        pty.write(p.encode_stream(unit.send(p.Scan(1, "gate", p.IN, b"one"))))
+        pty.write(p.encode_stream(unit.send(p.Scan(2, "gate", p.IN, b"two"))))
+        assert pty.read_frames(p.StreamDecoder()) == b"answer"  # the second frame was read and answered
+        assert len(seen) == 2
+    finally:
+        link.close()

@@ -124,8 +124,9 @@ def office(tmp_path_factory):
 
 
 @pytest.mark.parametrize("path, command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
-def test_hostile_values_exit_0_2_or_3_without_traceback(office, path, command):
+def test_hostile_values_exit_0_2_or_3_without_traceback(office, path, command, monkeypatch):
     tmp, data = office
+    monkeypatch.chdir(tmp)  # a relative path drawn for --out (".", "x") writes here, never into the checkout
     runner = CliRunner()
 
     @settings(max_examples=500 if LONG else 60, deadline=None, database=None,

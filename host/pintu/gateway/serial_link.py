@@ -3,6 +3,7 @@
 A unit that is unplugged and plugged back in is picked up again: the reader reopens the port until it answers."""
 
 import logging
+import termios
 import threading
 
 import serial
@@ -55,7 +56,9 @@ class SerialLink:
                 port.write(p.encode_stream(frame))
                 port.flush()
             return True
-        except (serial.SerialException, OSError) as e:
+        except (serial.SerialException, OSError, termios.error) as e:
+            # termios.error (not an OSError) is what tcdrain raises when the unit is unplugged mid-answer: it must
+            # not end the reader thread, or the port would never be reopened
             log.warning("%s: write failed: %s", self.url, e)
             return False
 
@@ -94,11 +97,19 @@ class SerialLink:
                     if data:
                         decoder.feed(data)
                         for frame in decoder.frames(self._dropped):
-                            self.on_frame(frame, self.send)
+                            self._hand_on(frame)
             except (serial.SerialException, OSError) as e:
                 log.warning("%s: lost (%s); reopening", self.url, e)
             self._close_port()
             self._stop.wait(self.reopen_s)
+
+    def _hand_on(self, frame):
+        # Whatever the handler raises (a bug, an answer that cannot be written) ends that frame, never the reader:
+        # a dead reader would leave the unit on this port unheard until the host restarts.
+        try:
+            self.on_frame(frame, self.send)
+        except Exception:
+            log.exception("%s: a frame's handling failed; the link goes on", self.url)
 
     def _dropped(self, error):
         self.noise += 1
