@@ -18,8 +18,9 @@ PEOPLE = {  # name: (NIK, dose dates, status)
 }
 
 
-def make_office(path, capacity=2, link="serial", broker=None):
-    data, _ = DataDir.init(path)
+def make_office(path, capacity=2, link="serial", broker=None, database=None):
+    """database: a postgresql:// URL (tests/conftest.py `database`), or None for SQLite in the folder."""
+    data, _ = DataDir.init(path, database=database)
     registry.add_site(data, "kantor", "Kantor Walikota", capacity, "dose1", "Puskesmas Karang Kitri", "8h")
     registry.add_door(data, "lobby", "kantor", "in")
     registry.add_door(data, "belakang", "kantor", "out")
@@ -41,7 +42,7 @@ def make_office(path, capacity=2, link="serial", broker=None):
 
 
 @pytest.fixture
-def office(tmp_path):
-    office = make_office(tmp_path / "data")
+def office(tmp_path, database):
+    office = make_office(tmp_path / "data", database=database)
     yield office
     office.data.close()

@@ -84,8 +84,8 @@ class SerialUnit:
                     raise
 
 
-def test_serial_round_trips_noise_and_replug(tmp_path):
-    office = make_office(tmp_path / "data")
+def test_serial_round_trips_noise_and_replug(tmp_path, database):
+    office = make_office(tmp_path / "data", database=database)
     office.data.close()
     unit = SerialUnit(str(tmp_path / "ttyACM0"), office.units["door-1"])
     serve = start_serve(office.path, "--serial", unit.path)
@@ -178,9 +178,9 @@ def wait_for(predicate, timeout=15.0):
 
 
 @pytest.fixture
-def mqtt_office(tmp_path):
+def mqtt_office(tmp_path, database):
     port = free_port()
-    office = make_office(tmp_path / "data", capacity=500, link="mqtt", broker="127.0.0.1:%d" % port)
+    office = make_office(tmp_path / "data", capacity=500, link="mqtt", broker="127.0.0.1:%d" % port, database=database)
     provision.broker_config(office.data, tmp_path / "broker", port=port, bind="127.0.0.1")
     broker = Broker(tmp_path / "broker" / "mosquitto.conf", port, tmp_path / "mosquitto.log").start()
     office.broker = broker

@@ -2,6 +2,9 @@
 
 SCHEMA is version 1, as the first release created it; every later change is a numbered step in MIGRATIONS, run in
 order both for a new database and for an existing one opened by a newer pintu (store.py), so both end up alike.
+
+Both backends run these: a step is a plain string of SQL both understand (PostgreSQL gets its types translated by
+dialect.ddl) or, when they differ (a trigger), a dict {"sqlite": "...", "postgresql": "..."} (dialect.step_sql).
 """
 
 SCHEMA = """CREATE TABLE sites (

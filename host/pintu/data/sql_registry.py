@@ -214,12 +214,12 @@ class RegistrySql:
     def insert_imported(self, persons, doses, now):
         """New persons (nik_hash, name, role, status, since, until) and new doses (nik_hash, number, date) of known
         or new persons, in the caller's transaction."""
-        self._db.executemany(
+        self._many(
             "INSERT INTO persons (nik_hash, name, role, status, status_since, status_until, created)"
             " VALUES (?, ?, ?, ?, ?, ?, %d)" % int(now),
             persons,
         )
-        self._db.executemany(
+        self._many(
             "INSERT INTO doses (person_id, number, date) SELECT id, ?, ? FROM persons WHERE nik_hash = ?",
             ((number, day, nik_hash) for nik_hash, number, day in doses),
         )
