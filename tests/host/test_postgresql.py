@@ -3,6 +3,7 @@ refuses. (The rest of the host suite runs on both backends through the `backend`
 
 import json
 import os
+import sqlite3
 import stat
 
 import pytest
@@ -67,3 +68,54 @@ def test_unreachable_server_is_one_line(tmp_path):
                                        "postgresql://postgres@127.0.0.1:1/none"])
     assert result.exit_code == 2 and "cannot reach PostgreSQL" in result.stderr
     assert "Traceback" not in result.output
+
+
+def _columns(store):
+    return store._all("SELECT table_name, column_name, data_type FROM information_schema.columns"
+                      " WHERE table_schema = current_schema() ORDER BY 1, 2")
+
+
+def test_an_older_postgresql_database_is_migrated_to_what_init_makes(tmp_path, monkeypatch, url):
+    from pintu.data import schema
+
+    current = dict(schema.MIGRATIONS), schema.SCHEMA_VERSION
+    older = {v: sql for v, sql in current[0].items() if v < current[1]}
+    monkeypatch.setattr(schema, "MIGRATIONS", older)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", max(older))
+    with DataDir.init(tmp_path / "old", database=url)[0] as data:
+        registry.add_site(data, "kantor", "Kantor", 3, "full", "", "8h")
+        registry.add_device(data, "unit-1")
+    monkeypatch.setattr(schema, "MIGRATIONS", current[0])
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", current[1])
+    # A per-backend step (a trigger is written differently in each) is taken as its backend's SQL.
+    fresh_url = create_postgres_database()
+    try:
+        with DataDir(tmp_path / "old") as old, DataDir.init(tmp_path / "fresh", database=fresh_url)[0] as fresh:
+            assert old.store.schema_version() == fresh.store.schema_version() == current[1]
+            assert _columns(old.store) == _columns(fresh.store)
+            if current[1] >= 3:  # devices from before the window have every counter up to rx_counter seen
+                assert old.store.get_device("unit-1")["rx_window"] == -1
+    finally:
+        drop_postgres_database(fresh_url)
+
+
+def test_a_migration_step_may_name_each_backends_sql(tmp_path, monkeypatch, url):
+    from pintu.data import schema
+
+    trigger = {
+        "sqlite": "CREATE TRIGGER no_zero BEFORE INSERT ON sites WHEN NEW.capacity = 0"
+                  " BEGIN SELECT RAISE(ABORT, 'capacity 0'); END;",
+        "postgresql": "CREATE FUNCTION no_zero() RETURNS trigger AS $$ BEGIN IF NEW.capacity = 0 THEN"
+                      " RAISE EXCEPTION 'capacity 0'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql;"
+                      "CREATE TRIGGER no_zero BEFORE INSERT ON sites FOR EACH ROW EXECUTE FUNCTION no_zero();",
+    }
+    steps = dict(schema.MIGRATIONS)
+    steps[schema.SCHEMA_VERSION + 1] = trigger
+    monkeypatch.setattr(schema, "MIGRATIONS", steps)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", schema.SCHEMA_VERSION + 1)
+    for folder, database in (("lite", None), ("pg", url)):
+        with DataDir.init(tmp_path / folder, database=database)[0] as data:
+            with pytest.raises(sqlite3.Error, match="capacity 0"), data.store.write():
+                data.store._run("INSERT INTO sites (id, name, capacity, policy, max_stay_s, created)"
+                                " VALUES ('s', 'S', 0, 'full', 60, 0)")
+            assert data.store.list_sites() == []

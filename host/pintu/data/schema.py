@@ -121,6 +121,11 @@ MIGRATIONS = {
     2: "ALTER TABLE persons ADD COLUMN holder INTEGER NOT NULL DEFAULT 0;"
        "ALTER TABLE sites ADD COLUMN retention_s INTEGER NOT NULL DEFAULT 2592000;"
        "CREATE INDEX events_person ON events(person_id);",
+    # Issue 16, several workers: a sliding anti-replay window per device (data/replay_window.py) beside rx_counter,
+    # its highest accepted counter. Devices that exist already get a full window: every counter up to rx_counter
+    # counts as seen, so none of the frames accepted before this step can be replayed.
+    3: "ALTER TABLE devices ADD COLUMN rx_window INTEGER NOT NULL DEFAULT 0;"
+       "UPDATE devices SET rx_window = -1;",
 }
 
 SCHEMA_VERSION = max(MIGRATIONS, default=1)
