@@ -217,11 +217,13 @@ def device_revoke(ctx, device_id, as_json):
 @click.option("--port", default=1883, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--bind", default="0.0.0.0", show_default=True, help="Address the broker listens on.")
 @click.option("--run-as", help="User mosquitto runs as (default: you); it will own the files.")
+@click.option("--workers", default=provision.HOST_WORKERS, show_default=True, type=click.IntRange(1, 64),
+              help="Host logins to write, one per `pintu serve` worker: pintu-host, pintu-host-2, ...")
 @json_option
 @click.pass_context
-def broker_config(ctx, out_dir, port, bind, run_as, as_json):
+def broker_config(ctx, out_dir, port, bind, run_as, workers, as_json):
     """Write a Mosquitto config, password file (hashed) and per-device ACL for every unit not revoked."""
-    names, password_file, user = provision.broker_config(data_of(ctx), out_dir, port, bind, run_as)
+    names, password_file, user = provision.broker_config(data_of(ctx), out_dir, port, bind, run_as, workers)
     result = {
         "files": [os.path.join(out_dir, name) for name in names],
         "host_user": user,

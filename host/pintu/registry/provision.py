@@ -10,7 +10,7 @@ from pintu import registry
 from pintu.addresses import parse_broker
 from pintu.data.files import private_dir, write_private
 from pintu.errors import PintuError
-from pintu.registry.broker import HOST_USER, write_broker_config
+from pintu.registry.broker import HOST_USER, HOST_WORKERS, host_users, write_broker_config  # noqa: F401
 from pintu.registry.validate import check_choice, check_id, check_ip, check_wifi
 
 DEVICES_DIR = "devices"  # DATA/devices/<id>.json: one unit config each, owner-only (they hold the unit's key)
@@ -135,8 +135,9 @@ def host_password(data):
         return f.read().strip()
 
 
-def broker_config(data, out_dir, port=1883, bind="0.0.0.0", run_as=None):
-    """Write mosquitto.conf, passwd and acl for every unit that is not revoked. -> (file names, host password path)."""
+def broker_config(data, out_dir, port=1883, bind="0.0.0.0", run_as=None, workers=HOST_WORKERS):
+    """Write mosquitto.conf, passwd and acl for every unit that is not revoked, and `workers` host logins.
+    -> (file names, host password path, first host login)."""
     bind = check_ip(bind, "--bind")
     devices = []
     for row in data.store.list_devices():
@@ -145,7 +146,7 @@ def broker_config(data, out_dir, port=1883, bind="0.0.0.0", run_as=None):
         door = data.store.get_door(row["door_id"])
         devices.append((row["id"], door["site_id"], mqtt_password(bytes(row["key"]))))
     try:
-        names = write_broker_config(out_dir, devices, host_password(data), port, bind, run_as)
+        names = write_broker_config(out_dir, devices, host_password(data), port, bind, run_as, workers)
     except (ValueError, OSError) as e:
         raise PintuError(str(e)) from None
     return names, os.path.join(data.path, HOST_PASSWORD_FILE), HOST_USER
