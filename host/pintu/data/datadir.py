@@ -50,6 +50,21 @@ def init_data_dir(data_dir, nik_key, issuing_key, database=None):
     return True
 
 
+def migrate_to(data_dir, url):
+    """Copy the data directory's SQLite database into the empty PostgreSQL database at url; from then on the
+    directory opens PostgreSQL (transfer.py). Stop every `pintu serve` first: what they write meanwhile stays behind.
+    -> {table: rows copied}."""
+    from pintu.data import transfer
+
+    if not store_mod.is_database_url(url):
+        raise PintuError("--to takes a postgresql://USER@HOST:PORT/NAME URL, not %r" % url)
+    db_path = os.path.join(data_dir, DB_NAME)
+    if not os.path.exists(db_path) and not os.path.exists(os.path.join(data_dir, CONFIG_NAME)):
+        raise PintuError("no pintu data in %s (run `pintu init` first)" % data_dir)
+    return transfer.migrate_data_dir(data_dir, url, CONFIG_NAME, lambda: store_mod.Store(db_path),
+                                     store_mod.open_database)
+
+
 def database_of(data_dir):
     """The data directory's database: a PostgreSQL URL, the SQLite file's path, or None when it has none yet."""
     config = os.path.join(data_dir, CONFIG_NAME)
