@@ -105,3 +105,9 @@ def test_refusal_log_says_the_count_when_the_interval_is_over(caplog):
     now[0] = 61.0
     log.note("door-1", "bad_tag", "tag")
     assert len(caplog.records) == 3 and "500 bad_tag" in caplog.records[-1].getMessage()
+
+
+def test_counter_zero_is_never_accepted():
+    """Counters start at 1: a window that reaches below 1 (fewer than 64 frames so far) must not take a 0."""
+    assert rw.slide(0, 0, 0)[0] == rw.TOO_OLD
+    assert rw.slide(5, 0b11111, 0)[0] == rw.TOO_OLD

@@ -55,10 +55,11 @@ class Office:
     door units, and `persons` people with cards: most with a dose (GREEN), every 7th none (RED), every 13th positive
     (BLACK). With link="mqtt", also the broker's files (`pintu broker-config`) for a broker on `port`."""
 
-    def __init__(self, path, persons=40, units_in=2, units_out=1, capacity=1000, link="mqtt", port=None):
+    def __init__(self, path, persons=40, units_in=2, units_out=1, capacity=1000, link="mqtt", port=None,
+                 database=None):
         self.path = str(path)
         self.port = port or free_port()
-        data, _ = DataDir.init(self.path)
+        data, _ = DataDir.init(self.path, database=database)
         try:
             registry.add_site(data, SITE, "Kantor Walikota", capacity, "dose1", "Puskesmas Karang Kitri", "8h")
             registry.add_door(data, IN_DOOR, SITE, "in")
@@ -140,8 +141,10 @@ class Serve:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def mqtt_serve(office, log_path, client_id="host-a"):
-    return Serve(office.path, ["--mqtt", "mqtt://127.0.0.1:%d" % office.port, "--client-id", client_id], log_path)
+def mqtt_serve(office, log_path, client_id="host-a", user=None):
+    """user: the worker's broker login (pintu-host, pintu-host-2, ...: one per worker); default the first."""
+    args = ["--mqtt", "mqtt://127.0.0.1:%d" % office.port, "--client-id", client_id]
+    return Serve(office.path, args + (["--user", user] if user else []), log_path)
 
 
 # -- simulated units (each records what it showed: SimulatedUnit.shown) ---------------------------------------------
@@ -235,12 +238,12 @@ def audit(data_path, units):
     offline_admit a door opened (relay pulse) for anything but a shown GREEN/EXIT
     """
     with DataDir(data_path) as data:
-        db = data.store._db
-        scan_rows = {(r["source"], r["scan_ref"]): r["event_id"] for r in db.execute("SELECT * FROM scans")}
-        events = {r["id"]: r for r in db.execute("SELECT * FROM events ORDER BY id")}
+        store = data.store  # its _all runs on either backend
+        scan_rows = {(r["source"], r["scan_ref"]): r["event_id"] for r in store._all("SELECT * FROM scans")}
+        events = {r["id"]: r for r in store._all("SELECT * FROM events ORDER BY id")}
         inside_now = data.store.count_inside(SITE)
-        open_visits = db.execute("SELECT person_id, COUNT(*) FROM visits WHERE check_out IS NULL"
-                                 " GROUP BY person_id HAVING COUNT(*) > 1").fetchall()
+        open_visits = store._all("SELECT person_id, COUNT(*) FROM visits WHERE check_out IS NULL"
+                                 " GROUP BY person_id HAVING COUNT(*) > 1")
     made = {}
     opened = 0
     for unit in units:

@@ -20,6 +20,8 @@ TOO_OLD = "too_old"  # below the window: no way to tell, so refused as a replay
 def slide(top, seen, n):
     """-> (outcome, new top, new seen) for counter n arriving at state (top, seen)."""
     seen &= _MASK
+    if n < 1:  # counters start at 1: a 0 (or less) was never sent, even when the window reaches below 1
+        return TOO_OLD, top, seen
     if n > top:
         shift = n - top
         return ACCEPTED, n, ((seen << shift) | 1) & _MASK if shift < WINDOW else 1
