@@ -42,21 +42,25 @@ def _refused(text):
 
 
 def run(workdir, scans=400, kills=4, units=8, persons=60, seed=1, say=print, database=None, workers=1,
-        broker_restarts=0, db_restarts=0, db_server=None):
+        broker_restarts=0, db_restarts=0, db_server=None, network=None, cuts=0):
     """The scenario; -> (figures, audit details). Units: three quarters at the entry door, the rest at the exit.
-    Faults (kills, broker and database restarts) are spread over the load in a random order."""
+    Faults (kills, broker and database restarts, network cuts) are spread over the load in a random order.
+    network: a tests/netns.py Network with hosts "mqtt" and w1..wN (and "db" for the database): the broker and each
+    worker run on their own host; the units and this process on the network's first address."""
     workdir = Path(workdir)
     units_out = max(1, units // 4)
+    broker_host = network.hosts["mqtt"][1] if network else "127.0.0.1"
     office = Office(workdir / "data", persons=persons, units_in=units - units_out, units_out=units_out,
-                    database=database)
-    broker = office.broker().start()
-    serves = [mqtt_serve(office, workdir / ("serve%d.log" % i), "host-%d" % i, user).start()
+                    database=database, broker_host=broker_host)
+    broker = office.broker(prefix=network.exec_prefix("mqtt") if network else ()).start()
+    serves = [mqtt_serve(office, workdir / ("serve%d.log" % i), "host-%d" % i, user,
+                         prefix=network.exec_prefix("w%d" % (i + 1)) if network else ()).start()
               for i, user in enumerate(host_users(workers))]
-    sims = mqtt_units(office, office.port)
+    sims = mqtt_units(office, office.port, host=broker_host)
     rng = random.Random(seed)
-    faults = ["kill"] * kills + ["broker"] * broker_restarts + ["db"] * db_restarts
+    faults = ["kill"] * kills + ["broker"] * broker_restarts + ["db"] * db_restarts + ["cut"] * cuts
     rng.shuffle(faults)
-    done = {"kill": 0, "broker": 0, "db": 0}
+    done = {"kill": 0, "broker": 0, "db": 0, "cut": 0}
     done_kills = 0
     try:
         for unit in sims:
@@ -80,6 +84,11 @@ def run(workdir, scans=400, kills=4, units=8, persons=60, seed=1, say=print, dat
                 serve.start()
             elif fault == "broker":
                 broker.restart()
+            elif fault == "cut":  # a worker's machine unreachable for a while, its processes unaware
+                host = "w%d" % rng.randrange(1, workers + 1)
+                network.cut(host)
+                time.sleep(rng.uniform(2.0, 6.0))
+                network.join(host)
             else:
                 db_server.restart()
         done_kills = done["kill"]
@@ -105,6 +114,8 @@ def run(workdir, scans=400, kills=4, units=8, persons=60, seed=1, say=print, dat
         "kills": done_kills,
         "broker_restarts": done["broker"],
         "db_restarts": done["db"],
+        "network_cuts": done["cut"],
+        "separate_hosts": bool(network),
         "scans_sent": driver.sent,
         "verdicts_shown": details["verdicts_shown"],
         "events_stored": details["events_stored"],
@@ -131,17 +142,34 @@ def main():
     parser.add_argument("--workers", type=int, default=1, choices=range(1, HOST_WORKERS + 1), metavar="N")
     parser.add_argument("--broker-restarts", type=int, default=0)
     parser.add_argument("--db-restarts", type=int, default=0)
+    parser.add_argument("--netns", action="store_true",
+                        help="workers, broker and database each on their own host: network namespaces (root)")
+    parser.add_argument("--cuts", type=int, default=0, help="with --netns: cut a worker off the network this often")
     args = parser.parse_args()
     if args.long:
         args.scans, args.kills = max(args.scans, 2000), max(args.kills, 10)
     if args.db_restarts and args.backend != "postgresql":
         parser.error("--db-restarts needs --backend postgresql")
+    if args.cuts and not args.netns:
+        parser.error("--cuts needs --netns")
     workdir = tempfile.mkdtemp(prefix="pintu-faults-")
-    database = db_server = None
-    if args.db_restarts:  # a server of our own to restart, not the machine's
+    database = db_server = network = None
+    if args.netns:
+        from tests import netns
+
+        why = netns.available()
+        if why:
+            parser.error(why)
+        network = netns.Network()
+        for name in ["mqtt", "db"] + ["w%d" % (i + 1) for i in range(args.workers)]:
+            network.add(name)
+    if args.db_restarts or (network and args.backend == "postgresql"):  # a server of our own, not the machine's
         from tests.postgres_server import PostgresServer
 
-        db_server = PostgresServer().start()
+        if network:
+            db_server = PostgresServer(network.hosts["db"][1], network.exec_prefix("db")).start()
+        else:
+            db_server = PostgresServer().start()
         database = db_server.create_database()
     elif args.backend == "postgresql":
         from tests.conftest import create_postgres_database
@@ -151,7 +179,7 @@ def main():
         figures, details = run(workdir, args.scans, args.kills, args.units, args.persons, args.seed,
                                say=lambda s: print(s, file=sys.stderr), database=database, workers=args.workers,
                                broker_restarts=args.broker_restarts, db_restarts=args.db_restarts,
-                               db_server=db_server)
+                               db_server=db_server, network=network, cuts=args.cuts)
     finally:
         if args.keep:
             print("work folder: %s" % workdir, file=sys.stderr)
@@ -159,12 +187,14 @@ def main():
             shutil.rmtree(workdir, ignore_errors=True)
         if db_server:
             db_server.stop()
+        if network:
+            network.close()
         elif database:
             from tests.conftest import drop_postgres_database
 
             drop_postgres_database(database)
-    print("faults under load (%d units, %d worker(s) on %s, real Mosquitto, `pintu serve` killed with SIGKILL)"
-          % (args.units, args.workers, args.backend))
+    print("faults under load (%d units, %d worker(s) on %s, real Mosquitto, `pintu serve` killed with SIGKILL%s)"
+          % (args.units, args.workers, args.backend, "; each on its own host (netns)" if network else ""))
     print("%-28s %10s" % ("figure", "value"))
     for key, value in list(figures.items()) + [(k, v) for k, v in details.items() if k not in figures]:
         print("%-28s %10s" % (key, value))

@@ -20,10 +20,14 @@ def _bin(name):
 
 
 class PostgresServer:
-    def __init__(self):
+    """host: the address it listens on; prefix: a command it runs under (tests/netns.py: another host)."""
+
+    def __init__(self, host="127.0.0.1", prefix=()):
         self.folder = tempfile.mkdtemp(prefix="pintu-pg-")
         self.data = os.path.join(self.folder, "data")
         self.port = free_port()
+        self.host = host
+        self.prefix = list(prefix)
         self.user = None
         if os.getuid() == 0:
             self.user = pwd.getpwnam("postgres")
@@ -33,16 +37,19 @@ class PostgresServer:
         cmd = list(args)
         if self.user is not None:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        subprocess.run(cmd, check=True, capture_output=True, cwd=self.folder)
+        subprocess.run(self.prefix + cmd, check=True, capture_output=True, cwd=self.folder)
 
     def start(self):
         self._run(_bin("initdb"), "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync")
+        if self.host != "127.0.0.1":  # the workers connect from other hosts (a test network: trust is fine)
+            with open(os.path.join(self.data, "pg_hba.conf"), "a") as f:
+                f.write("host all all 0.0.0.0/0 trust\n")
         self._ctl("start")
         return self
 
     def _ctl(self, action):
         self._run(_bin("pg_ctl"), "-D", self.data, "-w", "-l", os.path.join(self.folder, "log"), "-o",
-                  "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off" % (self.port, self.folder), action)
+                  "-p %d -k %s -c listen_addresses=%s -c fsync=off" % (self.port, self.folder, self.host), action)
 
     def restart(self):
         self._ctl("restart")
@@ -61,4 +68,4 @@ class PostgresServer:
         return self.url(name)
 
     def url(self, name):
-        return "postgresql://postgres@127.0.0.1:%d/%s" % (self.port, name)
+        return "postgresql://postgres@%s:%d/%s" % (self.host, self.port, name)

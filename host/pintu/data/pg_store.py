@@ -33,6 +33,7 @@ PG = dialect.POSTGRESQL
 WRITE_LOCK = 0x70696E7475
 POOL_MAX = 4  # a worker's gateway decides one frame at a time; the rest is the retention purge and CLI calls
 CONNECT_TIMEOUT_S = 5
+IDLE_IN_TRANSACTION_MS = 5000  # a decision holds the lock for milliseconds; a bulk import's batch for well under this
 
 
 class IntegrityError(sqlite3.IntegrityError):
@@ -141,7 +142,12 @@ def _open_pool(url):
                 check=psycopg_pool.ConnectionPool.check_connection, name="pintu",
                 # ClientCursor: parameters bound as SQLite binds them, so untyped ones (a NULL in COALESCE) need no cast
                 kwargs={"autocommit": True, "cursor_factory": psycopg.ClientCursor,
-                        "connect_timeout": CONNECT_TIMEOUT_S},
+                        "connect_timeout": CONNECT_TIMEOUT_S,
+                        # A database that vanished (its machine, the network) is noticed in seconds, not hours.
+                        "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+                        # A worker cut off while holding the write lock must not stop every other worker: the
+                        # server ends its transaction (and the lock) when it has been idle this long.
+                        "options": "-c idle_in_transaction_session_timeout=%d" % IDLE_IN_TRANSACTION_MS},
             )
             try:
                 pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
