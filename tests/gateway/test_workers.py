@@ -111,3 +111,31 @@ def test_counter_zero_is_never_accepted():
     """Counters start at 1: a window that reaches below 1 (fewer than 64 frames so far) must not take a 0."""
     assert rw.slide(0, 0, 0)[0] == rw.TOO_OLD
     assert rw.slide(5, 0b11111, 0)[0] == rw.TOO_OLD
+
+
+def test_two_workers_racing_for_the_same_counters_accept_each_once(office):
+    """The window's read-modify-write is atomic across connections: two workers given every counter of a unit, in
+    different orders and at the same time, accept each counter exactly once between them."""
+    import threading
+
+    other = DataDir(office.path)
+    try:
+        stores = [office.data.store, other.store]
+        counters = list(range(1, 301))
+        orders = [sorted(counters, key=lambda n, s=s: n + random.Random(n * 7 + s).randrange(40)) for s in (1, 2)]
+        accepted = [[], []]
+
+        def work(i):
+            for n in orders[i]:
+                if stores[i].accept_rx_counter("door-1", n) == rw.ACCEPTED:
+                    accepted[i].append(n)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(accepted[0] + accepted[1]) == counters
+        assert [stores[0].next_tx_counter("door-1") for _ in range(3)] == [1, 2, 3]
+    finally:
+        other.close()

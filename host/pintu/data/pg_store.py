@@ -10,8 +10,8 @@ The guarantees, kept the way SQLite keeps them:
 - Reads outside write() are single statements in autocommit, as SQLite's are.
 - Driver errors come out as the sqlite3 exception classes the callers already handle (subclasses below): a storage
   failure fails the decision closed on either backend.
-Connections come from one psycopg_pool per database URL and process, checked before each use, so a worker carries on
-after PostgreSQL restarts (the decisions in between fail closed: the unit shows OFFLINE and resends).
+Connections come from one psycopg_pool per database URL and process; a connection broken by a PostgreSQL restart is
+replaced, so a worker carries on (the decisions in between fail closed: the unit shows OFFLINE and resends).
 """
 
 import re
@@ -138,8 +138,9 @@ def _open_pool(url):
         entry = _pools.get(url)
         if entry is None:
             pool = psycopg_pool.ConnectionPool(
-                url, min_size=1, max_size=POOL_MAX, open=False, configure=_configure,
-                check=psycopg_pool.ConnectionPool.check_connection, name="pintu",
+                # Not checked before each use (a round trip per statement): a connection broken by a PostgreSQL
+                # restart fails its one decision closed (the unit resends) and the pool replaces it.
+                url, min_size=1, max_size=POOL_MAX, open=False, configure=_configure, name="pintu",
                 # ClientCursor: parameters bound as SQLite binds them, so untyped ones (a NULL in COALESCE) need no cast
                 kwargs={"autocommit": True, "cursor_factory": psycopg.ClientCursor,
                         "connect_timeout": CONNECT_TIMEOUT_S,
@@ -248,8 +249,13 @@ class PgStore(RegistrySql, RecordSql):
 
     # -- transactions
 
+    def row_write(self):
+        """A write transaction that changes one row only, serialised by that row's own lock (its first statement
+        must write the row): frame counters, so that they do not queue behind decisions for the write lock."""
+        return self.write(lock=False)
+
     @contextmanager
-    def write(self, rollback=False):
+    def write(self, rollback=False, lock=True):
         """One write transaction holding the write lock (see the module's doc). Nested uses join the outer one;
         rollback=True discards everything (dry runs)."""
         if self._depth:
@@ -262,10 +268,10 @@ class PgStore(RegistrySql, RecordSql):
         conn = self._borrow()
         try:
             with _translated():
-                conn.execute("BEGIN")
-                # Waiting longer than a SQLite writer would fails the decision closed, as SQLite's busy timeout does.
-                conn.execute("SET LOCAL lock_timeout = %d" % max(1, int(self._timeout * 1000)))  # 0 = forever
-                conn.execute("SELECT pg_advisory_xact_lock(%d)" % WRITE_LOCK)
+                # One round trip. Waiting longer than a SQLite writer would fails the decision closed, as SQLite's
+                # busy timeout does (lock_timeout 0 would mean forever).
+                take = " SELECT pg_advisory_xact_lock(%d)" % WRITE_LOCK if lock else ""
+                conn.execute("BEGIN; SET LOCAL lock_timeout = %d;%s" % (max(1, int(self._timeout * 1000)), take))
         except BaseException:
             self._give_back(conn)
             raise

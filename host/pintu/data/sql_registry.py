@@ -81,7 +81,10 @@ class RegistrySql:
         """Accept a frame counter from a device if its sliding window (replay_window.py) has not seen it, recording
         it in the same write transaction, so two workers racing for one counter cannot both win.
         -> replay_window.ACCEPTED, DUPLICATE or TOO_OLD (also for an unknown device)."""
-        with self.write():
+        with self.row_write():
+            # Writing the row first locks it: the read below sees the last committed window, and a worker racing
+            # for the same device waits for this transaction's end.
+            self._run("UPDATE devices SET rx_counter = rx_counter WHERE id = ?", (device_id,))
             row = self._one("SELECT rx_counter, rx_window FROM devices WHERE id = ?", (device_id,))
             if row is None:
                 return replay_window.TOO_OLD
@@ -93,7 +96,7 @@ class RegistrySql:
 
     def next_tx_counter(self, device_id):
         """Reserve the next counter for a frame to this device. -> the counter to use (1, 2, ...)."""
-        with self.write():
+        with self.row_write():  # the UPDATE locks the row until the counter is read back
             self._run("UPDATE devices SET tx_counter = tx_counter + 1 WHERE id = ?", (device_id,))
             row = self._one("SELECT tx_counter FROM devices WHERE id = ?", (device_id,))
         if row is None:

@@ -97,6 +97,10 @@ class Store(RegistrySql, RecordSql):
     def schema_version(self):
         return self._db.execute("PRAGMA user_version").fetchone()[0]
 
+    def row_write(self):
+        """A write transaction that changes one row (pg_store.py has a lighter one); here simply write()."""
+        return self.write()
+
     @contextmanager
     def write(self, rollback=False):
         """One write transaction, taken at once (BEGIN IMMEDIATE) so a read-then-write cannot race another
