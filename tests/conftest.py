@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,90 @@ def run_portable_suite(micropython, modules, mounts=None):
     assert last, "no result line from MicroPython:\n%s\n%s" % (result.stdout, result.stderr)
     passed, failed = (int(part.split()[0]) for part in last[-1].split(", "))
     return passed, failed, result.stdout + result.stderr
+
+
+# -- the database backends: tests that take `backend` (or `new_database`, `database`) run once on SQLite and once on
+# PostgreSQL; @pytest.mark.sqlite_only keeps one to SQLite (it reads the SQLite file itself).
+
+BACKENDS = ("sqlite", "postgresql")
+# A PostgreSQL server where the tests may create and drop databases (trust auth or a password in the URL).
+POSTGRES_ADMIN_URL = os.environ.get("PINTU_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+_postgres_state = {}
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("sqlite_only")
+        metafunc.parametrize("backend", ["sqlite"] if only else list(BACKENDS))
+
+
+def require_postgres():
+    """The admin URL of a PostgreSQL server that answers; outside CI a missing server skips the test, in CI fails it."""
+    if "error" not in _postgres_state:
+        try:
+            import psycopg
+
+            with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3, autocommit=True) as conn:
+                conn.execute("SELECT 1")
+            _postgres_state["error"] = None
+        except Exception as exc:  # ImportError, refused, auth: all mean "no server for the tests"
+            _postgres_state["error"] = "%s: %s" % (type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc)
+                                                   else "")
+    if _postgres_state["error"]:
+        message = "no PostgreSQL at %s (%s): start one (.ci/run does) or set PINTU_TEST_POSTGRES" % (
+            POSTGRES_ADMIN_URL, _postgres_state["error"])
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return POSTGRES_ADMIN_URL
+
+
+def postgres_url(name):
+    """The URL of database `name` on the test server."""
+    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+    return "%s/%s" % (base, name)
+
+
+def create_postgres_database():
+    """A new, empty database on the test server. -> its URL."""
+    import psycopg
+
+    name = "pintu_test_%s" % uuid.uuid4().hex[:12]
+    with psycopg.connect(require_postgres(), autocommit=True) as conn:
+        conn.execute('CREATE DATABASE "%s"' % name)
+    return postgres_url(name)
+
+
+def drop_postgres_database(url):
+    import psycopg
+
+    from pintu.data import pg_store
+
+    pg_store.discard_pool(url)
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % url.rpartition("/")[2])
+
+
+@pytest.fixture
+def new_database(backend):
+    """-> make(): the `database` for one DataDir.init: None (SQLite in the data directory) or the URL of a new
+    PostgreSQL database, dropped after the test."""
+    made = []
+
+    def make():
+        if backend == "sqlite":
+            return None
+        made.append(create_postgres_database())
+        return made[-1]
+
+    yield make
+    for url in made:
+        drop_postgres_database(url)
+
+
+@pytest.fixture
+def database(new_database):
+    return new_database()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -14,11 +14,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=10.0, up=True):
+def wait_port(port, timeout=10.0, up=True, host="127.0.0.1"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            socket.create_connection((host, port), timeout=0.2).close()
             if up:
                 return True
         except OSError:
@@ -31,22 +31,25 @@ def wait_port(port, timeout=10.0, up=True):
 class Broker:
     """mosquitto -c CONF; restartable on the same port (persistence keeps queued QoS 1 messages)."""
 
-    def __init__(self, conf_path, port, log_path):
+    def __init__(self, conf_path, port, log_path, host="127.0.0.1", prefix=()):
+        """host: where it listens; prefix: a command it runs under (tests/netns.py: another host's namespace)."""
         self.binary = require_program("mosquitto", "apt-get install mosquitto (make test does it as root)")
         self.conf_path = Path(conf_path)
         self.port = port
         self.log_path = Path(log_path)
+        self.host = host
+        self.prefix = list(prefix)
         self.proc = None
 
     @property
     def url(self):
-        return "mqtt://127.0.0.1:%d" % self.port
+        return "mqtt://%s:%d" % (self.host, self.port)
 
     def start(self):
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([self.binary, "-c", str(self.conf_path)], stdout=log, stderr=log)
+        self.proc = subprocess.Popen(self.prefix + [self.binary, "-c", str(self.conf_path)], stdout=log, stderr=log)
         log.close()
-        wait_port(self.port)
+        wait_port(self.port, host=self.host)
         return self
 
     def stop(self):

@@ -3,7 +3,9 @@
 The contract every store keeps (session.py calls it; the host's registry and a unit's flash blocks implement it):
     next_tx()     -> the counter for the next frame sent: above every counter this sender used before
     accept_rx(n)  -> True when n is above the last counter accepted from the peer, recording n in the same step;
-                     False for a replay (never raises for one)
+                     False for a replay (never raises for one). A store shared by several receivers may accept a
+                     counter not seen before within a window below the highest (the host's: 64, so frames handled
+                     by several workers in any order are accepted once; host/pintu/data/replay_window.py)
 Not loaded by `import pintu_protocol`: a unit passes its own store and never holds this class."""
 
 

@@ -21,7 +21,7 @@ class Session:
     Counters: every frame carries a counter above the last one its sender used; the receiver refuses one that is
     not above the last accepted (a replay). The session takes both from a counter store (counters.py has the
     contract: next_tx(), accept_rx(n)), so the side that must keep them across restarts owns them: the host's
-    registry (one conditional UPDATE per frame, shared by every worker), a unit's counter blocks on flash
+    registry (a sliding window per device, shared by every worker), a unit's counter blocks on flash
     (firmware/counter.py). Without one, a MemoryCounters holds them for this session's life."""
 
     def __init__(self, device_id, key, role, counters=None):

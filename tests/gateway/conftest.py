@@ -9,6 +9,7 @@ import pytest
 from pintu import registry
 from pintu.data.datadir import DataDir
 from pintu.registry import cards, provision
+from tests.mosquitto import Broker, free_port
 
 PEOPLE = {  # name: (NIK, dose dates, status)
     "budi": ("3275010101800001", ("2021-03-01", "2021-04-01"), None),
@@ -18,8 +19,9 @@ PEOPLE = {  # name: (NIK, dose dates, status)
 }
 
 
-def make_office(path, capacity=2, link="serial", broker=None):
-    data, _ = DataDir.init(path)
+def make_office(path, capacity=2, link="serial", broker=None, database=None):
+    """database: a postgresql:// URL (tests/conftest.py `database`), or None for SQLite in the folder."""
+    data, _ = DataDir.init(path, database=database)
     registry.add_site(data, "kantor", "Kantor Walikota", capacity, "dose1", "Puskesmas Karang Kitri", "8h")
     registry.add_door(data, "lobby", "kantor", "in")
     registry.add_door(data, "belakang", "kantor", "out")
@@ -41,7 +43,19 @@ def make_office(path, capacity=2, link="serial", broker=None):
 
 
 @pytest.fixture
-def office(tmp_path):
-    office = make_office(tmp_path / "data")
+def office(tmp_path, database):
+    office = make_office(tmp_path / "data", database=database)
     yield office
     office.data.close()
+
+
+@pytest.fixture
+def mqtt_office(tmp_path, database):
+    port = free_port()
+    office = make_office(tmp_path / "data", capacity=500, link="mqtt", broker="127.0.0.1:%d" % port, database=database)
+    provision.broker_config(office.data, tmp_path / "broker", port=port, bind="127.0.0.1")
+    broker = Broker(tmp_path / "broker" / "mosquitto.conf", port, tmp_path / "mosquitto.log").start()
+    office.broker = broker
+    office.data.close()
+    yield office
+    broker.stop()

@@ -6,7 +6,7 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from pintu.registry.broker import HOST_USER, write_broker_config
+from pintu.registry.broker import HOST_USER, HOST_WORKERS, write_broker_config
 from pintu_protocol.topics import UP, down_topic, every, up_topic
 from tests.mosquitto import Broker, free_port
 
@@ -52,7 +52,7 @@ def test_files_are_owner_only_and_passwords_hashed(tmp_path):
         assert stat.S_IMODE((tmp_path / "b" / name).stat().st_mode) == 0o600
     text = (tmp_path / "b" / "passwd").read_text()
     assert "pw-door-1" not in text and "host-secret" not in text
-    assert text.count("$7$101$") == 3
+    assert text.count("$7$101$") == len(DEVICES) + HOST_WORKERS
 
 
 def test_the_broker_sends_small_packets_at_once(broker, tmp_path):
@@ -123,3 +123,52 @@ def test_oversize_packets_never_reach_the_host(broker):
     for c in (host, door1, door1b):
         c.disconnect()
         c.loop_stop()
+
+
+def test_a_unit_cannot_knock_a_worker_off_with_its_client_id(broker):
+    """Issue 16: any unit's login could connect with a worker's client id, and the broker dropped the worker for it;
+    in a loop that kept every worker off and every door OFFLINE. The broker now makes each login its client id."""
+    seen, drops = [], []
+    worker = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="pintu-host-a")
+    worker.username_pw_set(HOST_USER, "host-secret")
+    worker.on_connect = lambda c, u, f, rc, p: c.subscribe(every(UP), 1)
+    worker.on_disconnect = lambda c, u, f, rc, p: drops.append(rc)
+    worker.on_message = lambda c, u, m: seen.append(m.payload)
+    worker.connect("127.0.0.1", broker.port)
+    worker.loop_start()
+    try:
+        time.sleep(0.3)
+        attackers = []
+        for stolen in ("pintu-host-a", HOST_USER, "door-2"):  # the worker's id, its login, another unit's login
+            c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=stolen)
+            c.username_pw_set("door-1", "pw-door-1")
+            c.connect("127.0.0.1", broker.port)
+            c.loop_start()
+            attackers.append(c)
+            time.sleep(0.3)
+        attackers[-1].publish(up_topic("site-a", "door-1"), b"still-here", qos=1).wait_for_publish(5)
+        time.sleep(0.5)
+        assert drops == [] and worker.is_connected()
+        assert seen == [b"still-here"]
+        for c in attackers:
+            c.disconnect()
+            c.loop_stop()
+    finally:
+        worker.disconnect()
+        worker.loop_stop()
+
+
+def test_each_worker_has_a_login_and_no_device_may_take_one(tmp_path):
+    from pintu.errors import PintuError
+    from pintu.registry.broker import host_users
+    from pintu.registry.validate import check_id
+
+    write_broker_config(tmp_path / "b", DEVICES, "host-secret", port=1883, workers=3)
+    assert host_users(3) == [HOST_USER, HOST_USER + "-2", HOST_USER + "-3"]
+    acl = (tmp_path / "b" / "acl").read_text()
+    for user in host_users(3):
+        assert "user %s\n" % user in acl
+    for reserved in host_users(3) + [HOST_USER + "-40"]:
+        with pytest.raises(PintuError, match="reserved"):
+            check_id("device", reserved)
+    assert check_id("device", "pintu-hostel") == "pintu-hostel"

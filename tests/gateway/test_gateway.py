@@ -70,15 +70,24 @@ def test_resent_scan_gets_the_same_verdict_and_counts_once(office):
     assert len(events.list_events(office.data)) == 1
 
 
-def test_replayed_frame_is_dropped_unanswered_and_counted(office):
+def test_replayed_frame_decides_nothing_twice_and_an_old_one_is_dropped(office):
     gw = Gateway(office.data)
     unit = Unit(office.units["door-1"])
     frame = unit.scan(office.codes["budi"])
     assert ask(gw, frame)
+    # The same frame again within the window (a QoS 1 redelivery after a broker restart, or a copy): dropped
+    # unanswered, nothing decided or counted twice, counted but not a security event (issue 16).
+    assert ask(gw, frame) == []
+    assert gw.stats["duplicate"] == 1 and gw.stats["refused_replay"] == 0
+    assert office.data.store.count_inside("kantor") == 1 and len(events.list_events(office.data)) == 1
+    # 64 frames later it is below the window: dropped unanswered, counted as a replay.
+    for _ in range(64):
+        assert ask(gw, unit.session.send(p.Heartbeat(0, 0, 0, 0, 0, ""))) == []
     assert ask(gw, frame) == []
     assert gw.stats["refused_replay"] == 1
-    # A fresh gateway (a host restart) still refuses it: the counter lives in the registry.
+    # A fresh gateway (a host restart) still refuses it: the window lives in the registry.
     assert ask(Gateway(office.data), frame) == []
+    assert office.data.store.count_inside("kantor") == 1
 
 
 def test_bad_tag_unknown_device_and_wrong_topic_are_dropped(office):

@@ -18,7 +18,6 @@ from pintu.registry import provision
 from pintu_protocol.topics import down_topic, up_topic
 from pintu_protocol.verdicts import BLACK, EXIT, GREEN, R_NOT_INSIDE, R_NOT_SHOWN, RED
 from tests.gateway.conftest import PEOPLE, make_office
-from tests.mosquitto import Broker, free_port
 
 PINTU = [str(Path(sys.executable).parent / "pintu")]  # the console script, as an operator runs it
 
@@ -96,8 +95,8 @@ class SerialUnit:
                     raise
 
 
-def test_serial_round_trips_noise_and_replug(tmp_path):
-    office = make_office(tmp_path / "data")
+def test_serial_round_trips_noise_and_replug(tmp_path, database):
+    office = make_office(tmp_path / "data", database=database)
     office.data.close()
     unit = SerialUnit(str(tmp_path / "ttyACM0"), office.units["door-1"])
     serve = start_serve(office.path, "--serial", unit.path)
@@ -201,18 +200,6 @@ def wait_for(predicate, timeout=15.0):
     return False
 
 
-@pytest.fixture
-def mqtt_office(tmp_path):
-    port = free_port()
-    office = make_office(tmp_path / "data", capacity=500, link="mqtt", broker="127.0.0.1:%d" % port)
-    provision.broker_config(office.data, tmp_path / "broker", port=port, bind="127.0.0.1")
-    broker = Broker(tmp_path / "broker" / "mosquitto.conf", port, tmp_path / "mosquitto.log").start()
-    office.broker = broker
-    office.data.close()
-    yield office
-    broker.stop()
-
-
 @pytest.mark.mosquitto
 def test_mqtt_round_trip_and_broker_restart(mqtt_office, tmp_path):
     office = mqtt_office
@@ -242,8 +229,9 @@ def test_mqtt_round_trip_and_broker_restart(mqtt_office, tmp_path):
 def test_two_serve_processes_share_the_load(mqtt_office, tmp_path):
     office = mqtt_office
     logs = [open(tmp_path / ("serve%d.log" % i), "w") for i in range(2)]
-    serves = [start_serve(office.path, "--mqtt", office.broker.url, "--client-id", "host-%d" % i, "-v", log=logs[i])
-              for i in range(2)]
+    # Each worker logs in as its own host user: the broker makes the login its client id (broker.py).
+    serves = [start_serve(office.path, "--mqtt", office.broker.url, "--user", provision.host_users(2)[i], "-v",
+                          log=logs[i]) for i in range(2)]
     units = [MqttUnit(office.broker.port, office.units[d]) for d in ("door-1", "door-2")]
     try:
         time.sleep(1.5)

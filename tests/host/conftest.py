@@ -22,8 +22,9 @@ NIK = {
 
 
 @pytest.fixture
-def data(tmp_path):
-    data, created = DataDir.init(tmp_path / "pintu-data")
+def data(tmp_path, database):
+    """A new data directory, on each backend in turn (tests/conftest.py: `backend`)."""
+    data, created = DataDir.init(tmp_path / "pintu-data", database=database)
     assert created
     yield data
     data.close()

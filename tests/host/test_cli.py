@@ -17,9 +17,10 @@ HEADER = "nik,name,role,dose1,dose2,dose3,status,status_until\n"
 
 
 @pytest.fixture
-def pintu(tmp_path, monkeypatch):
+def pintu(tmp_path, monkeypatch, database):
+    """`pintu --data DIR ...`; on PostgreSQL, `pintu init` takes the test's database from PINTU_DATABASE."""
     monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
+    runner = CliRunner(env={"PINTU_DATABASE": database} if database else None)
 
     def run(*args, expect=0, input=None):
         result = runner.invoke(main, ["--data", str(tmp_path / "d"), *args], input=input)

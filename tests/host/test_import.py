@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from pintu import checkin, registry
 from pintu.cli import main
-from pintu.data.store import Store
+from pintu.data.store import open_database
 from pintu.errors import PintuError
 from pintu.registry import cards
 from pintu.registry.person_import import BATCH
@@ -133,7 +133,7 @@ def test_writes_in_short_transactions_a_door_gets_in_between(data, tmp_path):
     (timeout 0): a door decision never waits for the whole import."""
     total = 5 * BATCH + 1
     rows = "".join("%s,P%d,visitor,2021-06-01,,,,\n" % (make_nik(i), i) for i in range(total))
-    other = Store(data.store.path, timeout=0)
+    other = open_database(data.store.location, timeout=0)
     got_in = []
 
     def door():

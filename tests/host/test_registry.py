@@ -210,15 +210,23 @@ def test_import_progress_reports_every_row(data, tmp_path):
     assert sum(seen) == total == 2500
 
 
-def test_frame_counters_only_move_forward(data):
+def test_frame_counters_are_accepted_once_within_the_window(data):
+    from pintu.data.replay_window import ACCEPTED, DUPLICATE, TOO_OLD
+
     registry.add_site(data, "kantor", "Kantor", 10)
     registry.add_device(data, "unit-1")
     store = data.store
-    assert store.advance_rx_counter("unit-1", 1)
-    assert store.advance_rx_counter("unit-1", 5)
-    assert not store.advance_rx_counter("unit-1", 5)  # a replay
-    assert not store.advance_rx_counter("unit-1", 3)
-    assert not store.advance_rx_counter("unit-9", 1)  # no such device
+    assert store.accept_rx_counter("unit-1", 1) == ACCEPTED
+    assert store.accept_rx_counter("unit-1", 5) == ACCEPTED
+    assert store.accept_rx_counter("unit-1", 5) == DUPLICATE  # a replay
+    assert store.accept_rx_counter("unit-1", 3) == ACCEPTED  # overtaken by 5 on another worker: not a replay
+    assert store.accept_rx_counter("unit-1", 3) == DUPLICATE
+    assert store.accept_rx_counter("unit-1", 1) == DUPLICATE
+    assert store.accept_rx_counter("unit-1", 100) == ACCEPTED
+    assert store.accept_rx_counter("unit-1", 4) == TOO_OLD  # never seen, but below the window: refused
+    assert store.accept_rx_counter("unit-1", 37) == ACCEPTED  # the oldest counter the window still holds
+    assert store.accept_rx_counter("unit-1", 36) == TOO_OLD
+    assert store.accept_rx_counter("unit-9", 1) == TOO_OLD  # no such device
     assert [store.next_tx_counter("unit-1") for _ in range(3)] == [1, 2, 3]
     with pytest.raises(PintuError):
         store.next_tx_counter("unit-9")

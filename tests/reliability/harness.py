@@ -55,17 +55,19 @@ class Office:
     door units, and `persons` people with cards: most with a dose (GREEN), every 7th none (RED), every 13th positive
     (BLACK). With link="mqtt", also the broker's files (`pintu broker-config`) for a broker on `port`."""
 
-    def __init__(self, path, persons=40, units_in=2, units_out=1, capacity=1000, link="mqtt", port=None):
+    def __init__(self, path, persons=40, units_in=2, units_out=1, capacity=1000, link="mqtt", port=None,
+                 database=None, broker_host="127.0.0.1"):
         self.path = str(path)
         self.port = port or free_port()
-        data, _ = DataDir.init(self.path)
+        self.broker_host = broker_host
+        data, _ = DataDir.init(self.path, database=database)
         try:
             registry.add_site(data, SITE, "Kantor Walikota", capacity, "dose1", "Puskesmas Karang Kitri", "8h")
             registry.add_door(data, IN_DOOR, SITE, "in")
             registry.add_door(data, OUT_DOOR, SITE, "out")
             extra = {}
             if link == "mqtt":
-                extra = {"wifi_ssid": "office", "wifi_password": "pw", "broker": "127.0.0.1:%d" % self.port}
+                extra = {"wifi_ssid": "office", "wifi_password": "pw", "broker": "%s:%d" % (broker_host, self.port)}
             self.configs = []
             for i in range(units_in + units_out):
                 door = IN_DOOR if i < units_in else OUT_DOOR
@@ -87,12 +89,13 @@ class Office:
                 self.codes.append(cards.issue_card(data, nik_of(i), SITE)["code"].encode())
             if link == "mqtt":
                 self.broker_dir = Path(self.path).parent / "broker"
-                provision.broker_config(data, self.broker_dir, port=self.port, bind="127.0.0.1")
+                provision.broker_config(data, self.broker_dir, port=self.port, bind=broker_host)
         finally:
             data.close()
 
-    def broker(self):
-        return Broker(self.broker_dir / "mosquitto.conf", self.port, Path(self.path).parent / "mosquitto.log")
+    def broker(self, prefix=()):
+        return Broker(self.broker_dir / "mosquitto.conf", self.port, Path(self.path).parent / "mosquitto.log",
+                      host=self.broker_host, prefix=prefix)
 
 
 # -- `pintu serve` as a process --------------------------------------------------------------------------------------
@@ -101,8 +104,9 @@ class Office:
 class Serve:
     """`pintu serve ARGS` with its log appended to log_path; start(), kill() (SIGKILL), stop() (SIGTERM)."""
 
-    def __init__(self, data_path, args, log_path):
+    def __init__(self, data_path, args, log_path, prefix=()):
         self.data_path = str(data_path)
+        self.prefix = list(prefix)  # e.g. `ip netns exec HOST` (tests/netns.py)
         self.args = list(args)
         self.log_path = Path(log_path)
         self.proc = None
@@ -111,7 +115,7 @@ class Serve:
     def start(self):
         env = dict(os.environ, PINTU_DATA=self.data_path, PYTHONUNBUFFERED="1")
         with open(self.log_path, "a") as log:
-            self.proc = subprocess.Popen(PINTU + ["serve", *self.args], env=env, stdout=log,
+            self.proc = subprocess.Popen(self.prefix + PINTU + ["serve", *self.args], env=env, stdout=log,
                                          stderr=subprocess.STDOUT)
         self.starts += 1
         return self
@@ -140,19 +144,22 @@ class Serve:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def mqtt_serve(office, log_path, client_id="host-a"):
-    return Serve(office.path, ["--mqtt", "mqtt://127.0.0.1:%d" % office.port, "--client-id", client_id], log_path)
+def mqtt_serve(office, log_path, client_id="host-a", user=None, prefix=()):
+    """user: the worker's broker login (pintu-host, pintu-host-2, ...: one per worker); default the first.
+    prefix: the command it runs under (another host's namespace, tests/netns.py)."""
+    args = ["--mqtt", "mqtt://%s:%d" % (office.broker_host, office.port), "--client-id", client_id]
+    return Serve(office.path, args + (["--user", user] if user else []), log_path, prefix)
 
 
 # -- simulated units (each records what it showed: SimulatedUnit.shown) ---------------------------------------------
 
 
-def mqtt_units(office, port, workdir=None):
-    """One SimulatedUnit per office config, logging in to 127.0.0.1:port (the broker or a proxy in front of it)."""
+def mqtt_units(office, port, workdir=None, host="127.0.0.1"):
+    """One SimulatedUnit per office config, logging in to host:port (the broker or a proxy in front of it)."""
     units = []
     for cfg in office.configs:
         folder = None if workdir is None else Path(workdir) / cfg["device_id"]
-        units.append(SimulatedUnit(cfg, None, ("127.0.0.1", port), None, folder))
+        units.append(SimulatedUnit(cfg, None, (host, port), None, folder))
     return units
 
 
@@ -235,12 +242,12 @@ def audit(data_path, units):
     offline_admit a door opened (relay pulse) for anything but a shown GREEN/EXIT
     """
     with DataDir(data_path) as data:
-        db = data.store._db
-        scan_rows = {(r["source"], r["scan_ref"]): r["event_id"] for r in db.execute("SELECT * FROM scans")}
-        events = {r["id"]: r for r in db.execute("SELECT * FROM events ORDER BY id")}
+        store = data.store  # its _all runs on either backend
+        scan_rows = {(r["source"], r["scan_ref"]): r["event_id"] for r in store._all("SELECT * FROM scans")}
+        events = {r["id"]: r for r in store._all("SELECT * FROM events ORDER BY id")}
         inside_now = data.store.count_inside(SITE)
-        open_visits = db.execute("SELECT person_id, COUNT(*) FROM visits WHERE check_out IS NULL"
-                                 " GROUP BY person_id HAVING COUNT(*) > 1").fetchall()
+        open_visits = store._all("SELECT person_id, COUNT(*) FROM visits WHERE check_out IS NULL"
+                                 " GROUP BY person_id HAVING COUNT(*) > 1")
     made = {}
     opened = 0
     for unit in units:

@@ -130,9 +130,12 @@ def main(ctx, data_dir):
 
 
 @main.command()
+@click.option("--database", metavar="URL", envvar="PINTU_DATABASE",
+              help="Keep the records in PostgreSQL (postgresql://USER@HOST:PORT/NAME, an empty database) instead of "
+                   "SQLite in the data directory; the keys stay in the data directory (env PINTU_DATABASE).")
 @click.pass_context
-def init(ctx):
+def init(ctx, database):
     """Create the data directory: database and secret keys, owner-only."""
-    data, created = DataDir.init(ctx.obj)
+    data, created = DataDir.init(ctx.obj, database=database or None)
     data.close()
     click.echo(("initialised %s" if created else "%s is already initialised") % ctx.obj)

@@ -247,13 +247,16 @@ def device_revoke(ctx, device_id, as_json):
 @click.option("--no-plain", is_flag=True, help="With --tls: no plain listener at all.")
 @click.option("--new-cert", is_flag=True, help="With --tls: a new server key and certificate (rotation); then "
                                                "restart mosquitto.")
+@click.option("--workers", default=provision.HOST_WORKERS, show_default=True, type=click.IntRange(1, 64),
+              help="Host logins to write, one per `pintu serve` worker: pintu-host, pintu-host-2, ...")
 @json_option
 @click.pass_context
-def broker_config(ctx, out_dir, port, bind, run_as, tls, tls_port, names, addresses, no_plain, new_cert, as_json):
+def broker_config(ctx, out_dir, port, bind, run_as, tls, tls_port, names, addresses, no_plain, new_cert, workers,
+                  as_json):
     """Write a Mosquitto config, password file (hashed) and per-device ACL for every unit not revoked; with --tls
     also the server certificate and a TLS listener."""
     written, password_file, user = provision.broker_config(data_of(ctx), out_dir, port, bind, run_as, tls, tls_port,
-                                                           names, addresses, not no_plain, new_cert)
+                                                           names, addresses, not no_plain, new_cert, workers)
     result = {
         "files": [os.path.join(out_dir, name) for name in written],
         "host_user": user,

@@ -14,13 +14,17 @@ from pintu.registry import provision
 @main.command()
 @click.option("--serial", "serial_ports", multiple=True, metavar="PORT",
               help="A unit's serial port or pyserial URL (socket://, loop://); repeatable.")
-@click.option("--mqtt", "mqtt_url", metavar="URL", help="Broker, mqtt://HOST:PORT or mqtts://HOST:PORT (TLS).")
+@click.option("--mqtt", "mqtt_url", metavar="URL", multiple=True,
+              help="Broker, mqtt://HOST:PORT or mqtts://HOST:PORT (TLS); repeatable (one worker serving several "
+                   "brokers).")
 @click.option("--ca", type=click.Path(dir_okay=False, exists=True),
               help="CA file an mqtts:// broker is checked with (default: DATA/tls/ca.pem).")
-@click.option("--user", "mqtt_user", help="Broker user (default: %s)." % provision.HOST_USER)
+@click.option("--user", "mqtt_user",
+              help="Broker user (default: %s; one per worker: %s-2, %s-3, ...)." % ((provision.HOST_USER,) * 3))
 @click.option("--password-file", type=click.Path(dir_okay=False, exists=True),
               help="File holding the broker password (default: the data directory's).")
-@click.option("--client-id", help="Stable MQTT client id of this worker (default: one per run).")
+@click.option("--client-id", help="MQTT client id of this worker (default: one per run; a broker from "
+              "`pintu broker-config` uses the login instead).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every frame's outcome.")
 @click.pass_context
 def serve(ctx, serial_ports, mqtt_url, ca, mqtt_user, password_file, client_id, verbose):

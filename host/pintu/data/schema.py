@@ -2,7 +2,12 @@
 
 SCHEMA is version 1, as the first release created it; every later change is a numbered step in MIGRATIONS, run in
 order both for a new database and for an existing one opened by a newer pintu (store.py), so both end up alike.
+
+Both backends run these: a step is a plain string of SQL both understand (PostgreSQL gets its types translated by
+dialect.ddl) or, when they differ (a trigger), a dict {"sqlite": "...", "postgresql": "..."} (dialect.step_sql).
 """
+
+from pintu.data.dialect import ddl
 
 SCHEMA = """CREATE TABLE sites (
     id TEXT PRIMARY KEY,
@@ -109,18 +114,9 @@ CREATE TABLE scans (
 CREATE INDEX scans_time ON scans(time);
 """
 
-# version -> SQL that takes a database from version - 1 to version. Append only: a released step never changes.
-MIGRATIONS = {
-    # Issue 15, retention: a row standing for an EU certificate's holder is marked, so a purge can remove it once no
-    # event or visit refers to it (rows made before this step cannot be told from registry persons and stay); each
-    # site keeps its record for retention_s (30 days by default; SafeEntry kept 25) and `pintu serve` purges daily;
-    # events are looked up by person for that and for `events --names`.
-    2: "ALTER TABLE persons ADD COLUMN holder INTEGER NOT NULL DEFAULT 0;"
-       "ALTER TABLE sites ADD COLUMN retention_s INTEGER NOT NULL DEFAULT 2592000;"
-       "CREATE INDEX events_person ON events(person_id);",
-    # Issue 13: the count is the truth. Anti-passback and the guard's hold time per site; guards and their cards;
-    # YELLOW holds (a place kept for the guard's check, the door shut); no visit may end before it began.
-    3: """ALTER TABLE sites ADD COLUMN anti_passback TEXT NOT NULL DEFAULT 'hard';
+# Issue 13's step (MIGRATIONS[3]): the tables alike on both engines; the rule that no visit ends before it began is
+# two triggers on SQLite (which cannot add a CHECK to a table) and a CHECK constraint on PostgreSQL.
+_STEP3 = """ALTER TABLE sites ADD COLUMN anti_passback TEXT NOT NULL DEFAULT 'hard';
 ALTER TABLE sites ADD COLUMN hold_s INTEGER NOT NULL DEFAULT 60;
 CREATE TABLE guards (
     id INTEGER PRIMARY KEY,
@@ -153,14 +149,36 @@ CREATE INDEX holds_pending_site ON holds(site_id, expires) WHERE settled IS NULL
 -- made relied on nothing anybody saw (checkin/replays.py).
 ALTER TABLE scans ADD COLUMN unshown INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX scans_event ON scans(event_id);
--- A visit cannot end before it began, whoever writes it (a late replay, a clock, a bug).
+"""
+_STEP3_SQLITE = """-- A visit cannot end before it began, whoever writes it (a late replay, a clock, a bug).
 CREATE TRIGGER visits_out_after_in_insert BEFORE INSERT ON visits
 WHEN NEW.check_out IS NOT NULL AND NEW.check_out < NEW.check_in
 BEGIN SELECT RAISE(ABORT, 'check_out before check_in'); END;
 CREATE TRIGGER visits_out_after_in_update BEFORE UPDATE OF check_in, check_out ON visits
 WHEN NEW.check_out IS NOT NULL AND NEW.check_out < NEW.check_in
 BEGIN SELECT RAISE(ABORT, 'check_out before check_in'); END;
-""",
+"""
+_STEP3_POSTGRESQL = """-- A visit cannot end before it began, whoever writes it (a late replay, a clock, a bug).
+ALTER TABLE visits ADD CONSTRAINT visits_out_after_in CHECK (check_out IS NULL OR check_out >= check_in);
+"""
+
+# version -> SQL that takes a database from version - 1 to version. Append only: a released step never changes.
+MIGRATIONS = {
+    # Issue 15, retention: a row standing for an EU certificate's holder is marked, so a purge can remove it once no
+    # event or visit refers to it (rows made before this step cannot be told from registry persons and stay); each
+    # site keeps its record for retention_s (30 days by default; SafeEntry kept 25) and `pintu serve` purges daily;
+    # events are looked up by person for that and for `events --names`.
+    2: "ALTER TABLE persons ADD COLUMN holder INTEGER NOT NULL DEFAULT 0;"
+       "ALTER TABLE sites ADD COLUMN retention_s INTEGER NOT NULL DEFAULT 2592000;"
+       "CREATE INDEX events_person ON events(person_id);",
+    # Issue 13: the count is the truth. Anti-passback and the guard's hold time per site; guards and their cards;
+    # YELLOW holds (a place kept for the guard's check, the door shut); no visit may end before it began.
+    3: {"sqlite": _STEP3 + _STEP3_SQLITE, "postgresql": ddl(_STEP3) + _STEP3_POSTGRESQL},
+    # Issue 16, several workers: a sliding anti-replay window per device (data/replay_window.py) beside rx_counter,
+    # its highest accepted counter. Devices that exist already get a full window: every counter up to rx_counter
+    # counts as seen, so none of the frames accepted before this step can be replayed.
+    4: "ALTER TABLE devices ADD COLUMN rx_window INTEGER NOT NULL DEFAULT 0;"
+       "UPDATE devices SET rx_window = -1;",
 }
 
 SCHEMA_VERSION = max(MIGRATIONS, default=1)

@@ -6,6 +6,7 @@ A mixin of Store (store.py), which owns the connection and the transactions; not
 
 import sqlite3
 
+from pintu.data import replay_window
 from pintu.errors import PintuError
 
 
@@ -79,19 +80,26 @@ class RegistrySql:
     def revoke_device(self, device_id, now):
         return self._run("UPDATE devices SET revoked = ? WHERE id = ? AND revoked IS NULL", (now, device_id)).rowcount
 
-    def advance_rx_counter(self, device_id, counter):
-        """Accept a frame counter from a device only if it is above the last one accepted. -> bool.
-        One statement, so two workers racing for the same counter cannot both win."""
-        return (
-            self._run(
-                "UPDATE devices SET rx_counter = ? WHERE id = ? AND rx_counter < ?", (counter, device_id, counter)
-            ).rowcount
-            == 1
-        )
+    def accept_rx_counter(self, device_id, counter):
+        """Accept a frame counter from a device if its sliding window (replay_window.py) has not seen it, recording
+        it in the same write transaction, so two workers racing for one counter cannot both win.
+        -> replay_window.ACCEPTED, DUPLICATE or TOO_OLD (also for an unknown device)."""
+        with self.row_write():
+            # Writing the row first locks it: the read below sees the last committed window, and a worker racing
+            # for the same device waits for this transaction's end.
+            self._run("UPDATE devices SET rx_counter = rx_counter WHERE id = ?", (device_id,))
+            row = self._one("SELECT rx_counter, rx_window FROM devices WHERE id = ?", (device_id,))
+            if row is None:
+                return replay_window.TOO_OLD
+            outcome, top, seen = replay_window.slide(row[0], replay_window.from_column(row[1]), counter)
+            if outcome == replay_window.ACCEPTED:
+                self._run("UPDATE devices SET rx_counter = ?, rx_window = ? WHERE id = ?",
+                          (top, replay_window.to_column(seen), device_id))
+        return outcome
 
     def next_tx_counter(self, device_id):
         """Reserve the next counter for a frame to this device. -> the counter to use (1, 2, ...)."""
-        with self.write():
+        with self.row_write():  # the UPDATE locks the row until the counter is read back
             self._run("UPDATE devices SET tx_counter = tx_counter + 1 WHERE id = ?", (device_id,))
             row = self._one("SELECT tx_counter FROM devices WHERE id = ?", (device_id,))
         if row is None:
@@ -217,12 +225,12 @@ class RegistrySql:
     def insert_imported(self, persons, doses, now):
         """New persons (nik_hash, name, role, status, since, until) and new doses (nik_hash, number, date) of known
         or new persons, in the caller's transaction."""
-        self._db.executemany(
+        self._many(
             "INSERT INTO persons (nik_hash, name, role, status, status_since, status_until, created)"
             " VALUES (?, ?, ?, ?, ?, ?, %d)" % int(now),
             persons,
         )
-        self._db.executemany(
+        self._many(
             "INSERT INTO doses (person_id, number, date) SELECT id, ?, ? FROM persons WHERE nik_hash = ?",
             ((number, day, nik_hash) for nik_hash, number, day in doses),
         )

@@ -8,7 +8,7 @@ import sqlite3
 import time
 from contextlib import contextmanager
 
-from pintu.data import schema
+from pintu.data import dialect, schema
 from pintu.data.sql_record import RecordSql
 from pintu.data.sql_registry import RegistrySql
 from pintu.errors import PintuError
@@ -35,10 +35,13 @@ def _why_not_writable(path):
 
 
 class Store(RegistrySql, RecordSql):
-    """One connection to the database. Use one Store per thread or process."""
+    """One connection to an SQLite database. Use one Store per thread or process. (pg_store.PgStore is the same for
+    PostgreSQL; open_database() picks one by location.)"""
+
+    backend = dialect.SQLITE
 
     def __init__(self, path, timeout=BUSY_TIMEOUT_S):
-        self.path = path
+        self.path = self.location = os.fspath(path)
         old_umask = os.umask(0o077)  # the -wal and -shm files SQLite creates stay owner-only
         try:
             self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
@@ -67,7 +70,7 @@ class Store(RegistrySql, RecordSql):
         self._db.close()
 
     def create_schema(self):
-        steps = "".join(schema.MIGRATIONS[v] for v in sorted(schema.MIGRATIONS))
+        steps = "".join(dialect.step_sql(schema.MIGRATIONS[v], dialect.SQLITE) for v in sorted(schema.MIGRATIONS))
         version = "PRAGMA user_version=%d;" % schema.SCHEMA_VERSION
         self._db.executescript("BEGIN;" + schema.SCHEMA + steps + version + "COMMIT;")
 
@@ -78,7 +81,7 @@ class Store(RegistrySql, RecordSql):
         try:
             version = self.schema_version()
             for step in sorted(v for v in schema.MIGRATIONS if v > version):
-                for statement in _statements(schema.MIGRATIONS[step]):
+                for statement in _statements(dialect.step_sql(schema.MIGRATIONS[step], dialect.SQLITE)):
                     self._db.execute(statement)
             self._db.execute("PRAGMA user_version=%d" % schema.SCHEMA_VERSION)
         except BaseException:
@@ -93,6 +96,10 @@ class Store(RegistrySql, RecordSql):
 
     def schema_version(self):
         return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def row_write(self):
+        """A write transaction that changes one row (pg_store.py has a lighter one); here simply write()."""
+        return self.write()
 
     @contextmanager
     def write(self, rollback=False):
@@ -146,6 +153,26 @@ class Store(RegistrySql, RecordSql):
 
     def _run(self, sql, args=()):
         return self._db.execute(sql, args)
+
+    def _many(self, sql, rows):
+        self._db.executemany(sql, rows)
+
+    def tables(self):
+        return [row[0] for row in self._all("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+
+
+def open_database(location, timeout=BUSY_TIMEOUT_S):
+    """The store for a database: a postgresql:// URL opens PostgreSQL (pg_store.py), anything else is an SQLite file.
+    psycopg is imported only then: an SQLite host never loads it."""
+    if is_database_url(location):
+        from pintu.data.pg_store import PgStore
+
+        return PgStore(location, timeout=timeout)
+    return Store(location, timeout=timeout)
+
+
+def is_database_url(text):
+    return str(text).startswith(("postgresql://", "postgres://"))
 
 
 def _statements(script):

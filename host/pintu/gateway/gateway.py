@@ -11,12 +11,15 @@ from collections import Counter
 
 import pintu_protocol as p
 from pintu.checkin import decide_scan, host_fault
+from pintu.data import replay_window
 from pintu.errors import PintuError
 from pintu_protocol import errors as perr
 from pintu_protocol.verdicts import R_HOST_FAULT
 
 log = logging.getLogger("pintu.gateway")
 security = logging.getLogger("pintu.security")
+
+REFUSAL_LOG_S = 60.0  # refused frames are logged at most once per device per minute, with their count
 
 # What a unit is told after its HELLO. Feedback and relay timings suit a GM65 at a staffed door.
 DEFAULT_CONFIG = p.Config(
@@ -32,18 +35,56 @@ def _text(value, limit=p.MAX_TEXT):
 
 class RegistryCounters:
     """A device's frame counters in the registry, as a protocol session's counter store (pintu_protocol/counters.py
-    has the contract). Each call is one conditional UPDATE, so replays are refused across restarts and across
-    several `pintu serve` workers sharing the database."""
+    has the contract). Received counters go through a sliding window of 64 (data/replay_window.py) kept in the
+    database and updated in one write transaction: frames of one unit handled by several workers in any order are all
+    accepted once, a replay is refused, across restarts and across every worker sharing the database.
+    last: the last refusal's kind (DUPLICATE: seen within the window; TOO_OLD: below it)."""
 
     def __init__(self, store, device_id):
         self.store = store
         self.device_id = device_id
+        self.last = None
 
     def next_tx(self):
         return self.store.next_tx_counter(self.device_id)
 
     def accept_rx(self, n):
-        return self.store.advance_rx_counter(self.device_id, n)
+        self.last = self.store.accept_rx_counter(self.device_id, n)
+        return self.last == replay_window.ACCEPTED
+
+
+class RefusalLog:
+    """Refused frames logged at most once per device per interval: the first at once, later ones counted and said
+    in one line when the interval is over and another arrives (or on flush())."""
+
+    def __init__(self, interval_s=REFUSAL_LOG_S, clock=time.monotonic):
+        self.interval_s = interval_s
+        self.clock = clock
+        self._devices = {}  # device -> [time of the last line, Counter of refusals since]
+
+    def note(self, device, kind, detail):
+        now = self.clock()
+        entry = self._devices.get(device)
+        if entry is None or now - entry[0] >= self.interval_s:
+            held = entry[1] if entry else Counter()
+            held[kind] += 1
+            self._say(device, held, detail)
+            self._devices[device] = [now, Counter()]
+            if len(self._devices) > 10000:  # junk claiming ever new device ids must not grow this without end
+                self._devices.clear()
+        else:
+            entry[1][kind] += 1
+
+    def flush(self):
+        for device, (_, held) in self._devices.items():
+            if held:
+                self._say(device, held, None)
+        self._devices.clear()
+
+    @staticmethod
+    def _say(device, held, detail):
+        counts = ", ".join("%d %s" % (n, kind) for kind, n in sorted(held.items()))
+        security.warning("refused from %s: %s%s", device, counts, " (last: %s)" % detail if detail else "")
 
 
 class Gateway:
@@ -55,12 +96,14 @@ class Gateway:
         self.clock = clock
         self.config = config
         self.stats = Counter()
+        self._refusal_log = RefusalLog()
         self._sessions = {}
         self._lock = threading.Lock()
 
     def close(self):
         """Wait for the frame being handled, then close the data directory."""
         with self._lock:
+            self._refusal_log.flush()
             self.data.close()
 
     def handle(self, frame, reply, origin=None):
@@ -88,7 +131,7 @@ class Gateway:
         try:
             header = p.read_header(frame)
         except p.ProtocolError as e:
-            self._refuse("malformed", None, e)
+            self._refuse("malformed", origin[1] if origin else None, e)  # the topic names whose login sent it
             return []
         device_id = header.device_id
         if origin is not None and origin[1] != device_id:
@@ -101,6 +144,8 @@ class Gateway:
         try:
             msg = session.receive(frame, header)
         except p.AuthError as e:
+            if e.code == perr.E_REPLAY and session.counters.last == replay_window.DUPLICATE:
+                return self._on_duplicate(session, header)
             if e.code == perr.E_REPLAY:
                 self._refuse("replay", device_id, "counter %d" % header.counter)
             else:
@@ -127,10 +172,20 @@ class Gateway:
             self._sessions[device_id] = cached
         return cached[1]
 
+    def _on_duplicate(self, session, header):
+        """An authentic frame whose counter the window has seen: a QoS 1 redelivery after a broker or worker restart
+        (or a copy, or a replay of a recent frame). Dropped unanswered and counted, but not a security event: the
+        frame was handled when it first came, and a unit that missed the answer sends its scan again in a new frame
+        (same scan id), which gets the stored decision. Answering the copy itself would answer a replay."""
+        self.stats["duplicate"] += 1
+        log.debug("%s: duplicate frame %d dropped", session.device_id, header.counter)
+        return []
+
     def _refuse(self, kind, device_id, detail):
-        """A frame dropped unanswered: a security event, logged with ids only."""
+        """A frame dropped unanswered: a security event, logged with ids only, at most once per device per
+        REFUSAL_LOG_S with the number refused since (a flood of junk from one login must not fill the disk)."""
         self.stats["refused_" + kind] += 1
-        security.warning("refused %s from %s: %s", kind, device_id or "?", detail)
+        self._refusal_log.note(device_id or "?", kind, detail)
 
     # -- one handler per message type
 

@@ -19,6 +19,8 @@ log = logging.getLogger("pintu.mqtt")
 
 QOS = 1
 MAX_STATUS = 16  # "online" / "offline": anything longer is ignored
+# A worker whose machine vanishes (no TCP close) is dropped from the shared group after 1.5 x this.
+KEEPALIVE_S = 5
 
 
 def tls_context(ca):
@@ -39,11 +41,14 @@ class MqttLink:
     """Subscribes to every unit's up topic through a shared subscription, so several `pintu serve` workers split
     the scans, and hands each payload to on_frame(frame, reply, origin) with origin = (site, device) from the topic.
 
-    The session is persistent (clean_session False, a stable client id): while this worker is away the broker
-    keeps the QoS 1 frames for it, and paho reconnects with backoff and resubscribes on every connect."""
+    The session is clean (issue 16): a worker that stops or dies leaves the shared group at once (the broker drops
+    its session when the connection ends, or after 1.5 keepalives if its machine vanishes), so its share of the
+    frames goes to the workers still there. A persistent session kept a dead member in the group that the broker
+    went on queueing frames for. A frame in flight to a dying worker is lost; the unit sends the scan again (same
+    scan id, decided once). paho reconnects with backoff and resubscribes on every connect."""
 
     def __init__(self, url, on_frame, username=None, password=None, client_id=None, on_status=None,
-                 keepalive=30, ca=None):
+                 keepalive=KEEPALIVE_S, ca=None):
         broker = parse_broker(url)
         self.host, self.port, url_user, url_password = broker
         self.on_frame = on_frame
@@ -53,7 +58,7 @@ class MqttLink:
         self.connects = 0
         client_id = client_id or "pintu-host-%s" % uuid.uuid4().hex[:8]
         self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, protocol=mqtt.MQTTv311
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True, protocol=mqtt.MQTTv311
         )
         user = username or url_user
         if user:

@@ -24,19 +24,23 @@ def default_ca(data_dir):
 
 
 class Server:
-    """Opens the data directory, the gateway and every link. start(), then stop() (also on a signal)."""
+    """Opens the data directory, the gateway and every link. start(), then stop() (also on a signal).
+
+    mqtt_url: one broker URL or several (a city with one Mosquitto per district: each unit belongs to one, and the
+    answer to a frame goes back through the broker it came from)."""
 
     def __init__(self, data_dir, serial_ports=(), mqtt_url=None, mqtt_user=None, mqtt_password=None,
                  client_id=None, ca=None):
         """ca: the CA file an mqtts:// broker is checked with (default: the data directory's, DATA/tls/ca.pem)."""
-        if not serial_ports and not mqtt_url:
+        mqtt_urls = [mqtt_url] if isinstance(mqtt_url, str) else list(mqtt_url or ())
+        if not serial_ports and not mqtt_urls:
             raise PintuError("nothing to serve: give --serial PORT and/or --mqtt mqtt://HOST:PORT")
         self.data = DataDir(data_dir)
         self.gateway = Gateway(self.data)
         self.links = [SerialLink(port, self.gateway.handle) for port in serial_ports]
-        if mqtt_url:  # a bad address is a PintuError from pintu.addresses: one line, before anything starts
+        for url in mqtt_urls:  # a bad address is a PintuError from pintu.addresses: one line, before anything starts
             self.links.append(
-                MqttLink(mqtt_url, self.gateway.handle, username=mqtt_user, password=mqtt_password, client_id=client_id,
+                MqttLink(url, self.gateway.handle, username=mqtt_user, password=mqtt_password, client_id=client_id,
                          ca=ca or default_ca(data_dir))
             )
         self.stopped = threading.Event()

@@ -12,6 +12,14 @@ from pintu.registry.validate import HOST_USER  # reserved there: no device may t
 from pintu_protocol.topics import DOWN, STATUS, UP, down_topic, every, status_topic, up_topic
 
 PBKDF2_ITERATIONS = 101  # what mosquitto_passwd 2.x writes for its $7$ (PBKDF2-SHA512) hashes
+# Host logins written by default: one per `pintu serve` worker of one broker (pintu-host, pintu-host-2, ...).
+HOST_WORKERS = 4
+
+
+def host_users(workers=HOST_WORKERS):
+    """The host workers' broker logins. The broker makes each login its client id (use_username_as_clientid), so
+    each worker needs its own, and no unit can connect under a worker's client id and knock it off the broker."""
+    return [HOST_USER] + ["%s-%d" % (HOST_USER, i) for i in range(2, workers + 1)]
 
 
 def passwd_line(user, password, salt=None):
@@ -23,17 +31,18 @@ def passwd_line(user, password, salt=None):
     )
 
 
-def acl_text(devices):
+def acl_text(devices, workers=HOST_WORKERS):
     """devices: iterable of (device_id, site_id). Each device may publish only its own up and status topics and
-    read only its own down topic; the host reads every up/status and writes every down."""
-    lines = [
-        "# Written by `pintu broker-config`. One block per device; the host may read all units and answer all.",
-        "user %s" % HOST_USER,
-        "topic read %s" % every(UP),
-        "topic read %s" % every(STATUS),
-        "topic write %s" % every(DOWN),
-        "",
-    ]
+    read only its own down topic; the host's workers read every up/status and write every down."""
+    lines = ["# Written by `pintu broker-config`. One block per device; the host may read all units and answer all."]
+    for user in host_users(workers):
+        lines += [
+            "user %s" % user,
+            "topic read %s" % every(UP),
+            "topic read %s" % every(STATUS),
+            "topic write %s" % every(DOWN),
+            "",
+        ]
     for device_id, site_id in devices:
         lines += [
             "user %s" % device_id,
@@ -74,6 +83,9 @@ def mosquitto_conf(out_dir, port=1883, bind="0.0.0.0", run_as="mosquitto", tls_p
         "user %s" % run_as,
         "per_listener_settings false",
         *listeners,
+        # Every client's id is its login: a unit cannot take a worker's client id (which would disconnect the
+        # worker), nor another unit's. Each worker logs in as its own host user (broker.host_users).
+        "use_username_as_clientid true",
         "allow_anonymous false",
         "password_file %s" % (out_dir / "passwd"),
         "acl_file %s" % (out_dir / "acl"),
@@ -90,7 +102,8 @@ def mosquitto_conf(out_dir, port=1883, bind="0.0.0.0", run_as="mosquitto", tls_p
     ])
 
 
-def write_broker_config(out_dir, devices, host_password, port=1883, bind="0.0.0.0", run_as=None, tls=None):
+def write_broker_config(out_dir, devices, host_password, port=1883, bind="0.0.0.0", run_as=None, tls=None,
+                        workers=HOST_WORKERS):
     """devices: iterable of (device_id, site_id, mqtt_password). Writes mosquitto.conf, passwd and acl, readable by
     their owner only. run_as: the user mosquitto runs as (default: whoever runs this); when that is another user,
     the folder and files are given to them (which needs root). tls: None, or {"port": N, "plain": bool, "files":
@@ -103,11 +116,11 @@ def write_broker_config(out_dir, devices, host_password, port=1883, bind="0.0.0.
     out_dir = Path(out_dir)
     private_dir(out_dir)
     devices = list(devices)
-    passwd = [passwd_line(HOST_USER, host_password)] + [passwd_line(d, pw) for d, _, pw in devices]
+    passwd = [passwd_line(u, host_password) for u in host_users(workers)] + [passwd_line(d, pw) for d, _, pw in devices]
     files = {
         "mosquitto.conf": mosquitto_conf(out_dir, port, bind, run_as, *((tls["port"], tls["plain"]) if tls else ())),
         "passwd": "\n".join(passwd) + "\n",
-        "acl": acl_text((d, s) for d, s, _ in devices),
+        "acl": acl_text(((d, s) for d, s, _ in devices), workers),
     }
     if tls:
         files.update(tls["files"])

@@ -12,7 +12,7 @@ from pintu.addresses import parse_broker
 from pintu.data.files import private_dir, write_private
 from pintu.errors import PintuError
 from pintu.registry import tls as tls_mod
-from pintu.registry.broker import HOST_USER, write_broker_config
+from pintu.registry.broker import HOST_USER, HOST_WORKERS, host_users, write_broker_config  # noqa: F401
 from pintu.registry.validate import check_choice, check_id, check_ip, check_wifi
 
 DEVICES_DIR = "devices"  # DATA/devices/<id>.json: one unit config each, owner-only (they hold the unit's key)
@@ -173,11 +173,11 @@ def host_password(data):
 
 
 def broker_config(data, out_dir, port=1883, bind="0.0.0.0", run_as=None, tls=False, tls_port=8883, names=(),
-                  addresses=(), plain=True, new_cert=False):
-    """Write mosquitto.conf, passwd and acl for every unit that is not revoked. -> (file names, host password path).
-    tls: also the site's CA (made once, in DATA/tls), the broker's key and certificate for `names`/`addresses`
-    (kept when still good, unless new_cert), and a TLS listener on tls_port; the plain one on `port` is then bound
-    to loopback, or left out when plain is False."""
+                  addresses=(), plain=True, new_cert=False, workers=HOST_WORKERS):
+    """Write mosquitto.conf, passwd and acl for every unit that is not revoked, and `workers` host logins.
+    -> (file names, host password path, first host login). tls: also the site's CA (made once, in DATA/tls), the
+    broker's key and certificate for `names`/`addresses` (kept when still good, unless new_cert), and a TLS listener
+    on tls_port; the plain one on `port` is then bound to loopback, or left out when plain is False."""
     bind = check_ip(bind, "--bind")
     tls_conf = None
     if tls:
@@ -192,7 +192,7 @@ def broker_config(data, out_dir, port=1883, bind="0.0.0.0", run_as=None, tls=Fal
         door = data.store.get_door(row["door_id"])
         devices.append((row["id"], door["site_id"], mqtt_password(bytes(row["key"]))))
     try:
-        names = write_broker_config(out_dir, devices, host_password(data), port, bind, run_as, tls_conf)
+        names = write_broker_config(out_dir, devices, host_password(data), port, bind, run_as, tls_conf, workers)
     except (ValueError, OSError) as e:
         raise PintuError(str(e)) from None
     return names, os.path.join(data.path, HOST_PASSWORD_FILE), HOST_USER

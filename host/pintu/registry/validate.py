@@ -53,7 +53,8 @@ def check_id(kind, value, reserved=RESERVED_IDS):
     value = "" if value is None else str(value)
     if not value or len(value) > MAX_ID or not value.isascii() or not all(ch.isalnum() or ch in "-_." for ch in value):
         raise PintuError("bad %s id %s (letters, digits, - _ . ; at most %d)" % (kind, _show(value), MAX_ID))
-    if value.lower() in reserved:
+    # The host workers' logins are pintu-host, pintu-host-2, ... (broker.py): every id of that form is reserved.
+    if value.lower() in reserved or any(value.lower().startswith(r + "-") for r in reserved):
         raise PintuError("%s id %r is reserved" % (kind, value))
     return value
 

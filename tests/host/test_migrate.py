@@ -1,0 +1,69 @@
+"""`pintu migrate --to postgresql://...`: an SQLite data directory's whole record copied into PostgreSQL, ids and
+all, and the directory working on PostgreSQL afterwards with the same keys."""
+
+import pytest
+from click.testing import CliRunner
+
+from pintu import checkin, registry
+from pintu.cli import main
+from pintu.data.datadir import DataDir
+from pintu.data.transfer import TABLES
+from pintu.registry import cards
+from pintu_protocol.verdicts import GREEN
+from tests.conftest import create_postgres_database, drop_postgres_database
+
+from .conftest import NIK, NOW, add_person
+
+
+@pytest.fixture
+def url():
+    url = create_postgres_database()
+    yield url
+    drop_postgres_database(url)
+
+
+def _rows(store, table):
+    rows = store._all("SELECT * FROM %s" % table)
+    return sorted(tuple((k, row[k]) for k in sorted(row.keys()) if k != "rowid") for row in rows)
+
+
+def test_migrate_copies_everything_and_the_directory_carries_on(tmp_path, url):
+    folder = tmp_path / "d"
+    with DataDir.init(folder)[0] as data:
+        registry.add_site(data, "kantor", "Kantor", 3, "full", "Puskesmas", "8h")
+        registry.add_door(data, "lobby", "kantor", "in")
+        registry.add_device(data, "unit-1", "lobby")
+        codes = {}
+        for name in ("budi", "dewi"):
+            add_person(data, name, ["2021-06-01", "2021-07-01"])
+            codes[name] = cards.issue_card(data, NIK[name], "kantor", at=NOW)["code"]
+        assert checkin.decide_scan(data, codes["budi"], device="unit-1", at=NOW, scan_ref=1).verdict == GREEN
+        assert data.store.accept_rx_counter("unit-1", 7) == "accepted"
+        before = {table: _rows(data.store, table) for table in TABLES}
+
+    result = CliRunner().invoke(main, ["--data", str(folder), "migrate", "--to", url])
+    assert result.exit_code == 0, result.output
+    assert "delete it" in result.output
+
+    with DataDir(folder) as data:
+        assert data.store.backend == "postgresql"
+        assert {table: _rows(data.store, table) for table in TABLES} == before
+        # The same keys: the cards issued before still verify; a resent scan gets its stored decision; new rows
+        # are numbered after the copied ones.
+        again = checkin.decide_scan(data, codes["budi"], device="unit-1", at=NOW + 5, scan_ref=1)
+        assert again.verdict == GREEN and data.store.count_inside("kantor") == 1
+        assert checkin.decide_scan(data, codes["dewi"], device="unit-1", at=NOW + 9, scan_ref=2).verdict == GREEN
+        assert data.store.count_inside("kantor") == 2 and len(data.store.list_events()) == 2
+        assert data.store.accept_rx_counter("unit-1", 7) == "duplicate"  # the replay window came along
+
+    refused = CliRunner().invoke(main, ["--data", str(folder), "migrate", "--to", url])
+    assert refused.exit_code == 2 and "already uses PostgreSQL" in refused.stderr
+
+
+def test_migrate_into_a_database_with_pintu_data_changes_nothing(tmp_path, url):
+    DataDir.init(tmp_path / "other", database=url)[0].close()
+    DataDir.init(tmp_path / "d")[0].close()
+    result = CliRunner().invoke(main, ["--data", str(tmp_path / "d"), "migrate", "--to", url])
+    assert result.exit_code == 2 and "already holds pintu data" in result.stderr
+    with DataDir(tmp_path / "d") as data:
+        assert data.store.backend == "sqlite"
