@@ -3,7 +3,7 @@ occupancy ("12/40"), and while idle an invitation to scan. Bahasa Indonesia by d
 ("display": {"lang": "en"}). Only boards with a display load this module (unit.build).
 
 The canvas is anything with fill(c), text(s, x, y, c) and show(): ssd1306.Ssd1306 on a board (a framebuf with the
-8x8 font: 16 characters by 8 lines on 128x64), hw_fake.FakeCanvas in tests and the simulator."""
+8x8 font: 16 characters by 8 lines on 128x64), fake_display.FakeCanvas in tests and the simulator."""
 
 from pintu_protocol import verdicts
 

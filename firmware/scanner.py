@@ -1,8 +1,8 @@
 """QR scanner drivers: the code-line reader shared by all modules, and the GM65/GM66/GM861 (Hangzhou Grow) driver.
 
 Both drivers have one small interface: configure() at boot, poll() -> one code (bytes) or None, tick() for periodic
-work. Frame layouts are in ../shared/HARDWARE.md; zone values marked "unconfirmed" are read-modify-written so a
-wrong guess costs only that setting."""
+work. Frame layouts follow the GM65/GM861 command manual (firmware/README.md); zone values marked "unconfirmed" are
+read-modify-written so a wrong guess costs only that setting."""
 
 from firmware.clock import const, ticks_diff
 from pintu_protocol import crc16

@@ -1,4 +1,4 @@
-"""The GM65/GM66/GM861 boot-time configuration over its command protocol (../shared/HARDWARE.md has the frames).
+"""The GM65/GM66/GM861 boot-time configuration over its command protocol (the vendor command manual has the frames).
 
 Its own module so that a unit holds this code only while it boots: Gm65.configure() imports it, and
 main.release_boot_modules() frees it afterwards (every module a unit keeps stays on its heap)."""

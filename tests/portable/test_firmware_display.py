@@ -4,7 +4,7 @@ fake I2C bus where framebuf exists (MicroPython). Plain asserts: runs under pyte
 
 import pintu_protocol as p
 from firmware import display
-from firmware.hw_fake import FakeI2C
+from firmware.fake_display import FakeI2C
 from pintu_protocol import verdicts
 from tests.portable.test_firmware_app import CODE, load_board, ready_bench
 

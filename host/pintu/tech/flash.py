@@ -14,8 +14,8 @@ import serial
 
 from pintu.errors import PintuError
 
-# MicroPython image offsets (../shared/HARDWARE.md): the bootloader sits at 0x1000 on ESP32 and ESP32-S2, at 0x0 on
-# the newer chips. The image MicroPython publishes for each board starts with that bootloader.
+# MicroPython image offsets (MicroPython's ESP32 download pages): the bootloader sits at 0x1000 on ESP32 and ESP32-S2,
+# at 0x0 on the newer chips. The image MicroPython publishes for each board starts with that bootloader.
 OFFSETS = {"esp32": 0x1000, "esp32s2": 0x1000, "esp32s3": 0x0, "esp32c3": 0x0}
 CHIPS = tuple(OFFSETS)
 DEFAULT_BAUD = 460800

@@ -29,7 +29,8 @@ from pathlib import Path
 from pintu.errors import PintuError
 from pintu.tech import unit_files
 
-TEST_ONLY = ("hw_fake.py", "fake_mqtt.py", "testbench.py")  # fakes for tests and the simulator; no board imports them
+# Fakes for tests and the simulator: no board imports them.
+TEST_ONLY = ("hw_fake.py", "fake_mqtt.py", "fake_display.py", "testbench.py")
 
 
 class DeployError(PintuError):
