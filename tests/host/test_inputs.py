@@ -82,6 +82,9 @@ BAD = [
     (("person", "status", NIK["budi"], "positive", "--until", "2020-01-01"), "before"),
     (("purge", "--older-than", "30", "--yes"), "bad duration"),
     (("admit", "--site", "kantor", NIK["budi"], "--operator", "Joko\x1b[0m"), "control character"),
+    (("checkout", "--site", "kantor", NIK["budi"], "--operator", "Joko\x1b[2J"), "control character"),
+    (("confirm", "--site", "kantor", NIK["budi"], "--operator", "Joko\x07"), "control character"),
+    (("refuse", "--site", "kantor", NIK["budi"], "--operator", "\x1b]0;x\x07"), "control character"),
 ]
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pintu.checkin import codes, holds, replays
 from pintu.checkin.occupancy import close_overdue
 from pintu.errors import PintuError
+from pintu.registry.validate import check_name
 from pintu.rules import eu_rules, policy
 from pintu.rules.credentials import GUARD
 from pintu.rules.nik import normalise_nik
@@ -332,7 +333,13 @@ def checkout(data, site, nik, operator=None, at=None, dry_run=False):
     return _by_hand(data, site, nik, OUT, operator, at, dry_run)
 
 
+def _operator(operator):
+    # The name a guard gives goes into the record and onto terminals: for admit, checkout, confirm and refuse alike.
+    return check_name(operator, "--operator") if operator else None
+
+
 def _by_hand(data, site, nik, direction, operator, at, dry_run):
+    operator = _operator(operator)
     nik_hash = data.nik.hash(normalise_nik(nik))
     at = time.time() if at is None else at
     store = data.store
@@ -357,6 +364,7 @@ def _by_hand(data, site, nik, direction, operator, at, dry_run):
 def settle_hold(data, site, nik, confirm, operator=None, at=None):
     """`pintu confirm` (confirm=True) or `pintu refuse`: the guard's answer to the YELLOW held for this person at
     the site. Confirmed: GREEN, inside now; refused: the place is released. Raises PintuError if nothing is held."""
+    operator = _operator(operator)
     nik_hash = data.nik.hash(normalise_nik(nik))
     at = time.time() if at is None else at
     store = data.store
