@@ -146,26 +146,26 @@ class App:
             self.last_error = _short("host error %d %s" % (msg.code, msg.detail))
 
     def _on_verdict(self, verdict):
-        if self.state == WAITING and verdict.scan == self._pending[0].scan:
+        held = self._held
+        answer = self.state == WAITING and verdict.scan == self._pending[0].scan  # the pending scan's verdict
+        if answer:
             self._pending = None
             if verdict.verdict == verdicts.HOLD:
                 self._held = [verdict.scan, self._clock.ticks_ms()]
-            self._show(verdict)
-            self.queue.release()  # shown: the host's record of it stands
         elif self._inflight is not None and verdict.scan == self._inflight[0]:
             self._replayed()  # an answer to the QUEUED replay in flight: recorded by the host, shown to nobody
-        elif (self._held and verdict.scan == self._held[0] and verdict.verdict == verdicts.GREEN
-              and self.state != WAITING and ticks_diff(self._clock.ticks_ms(), self._held[1]) < _HELD_MS):
+            return
+        elif (held and verdict.scan == held[0] and verdict.verdict == verdicts.GREEN and self.state != WAITING
+              and ticks_diff(self._clock.ticks_ms(), held[1]) < _HELD_MS):
             # A guard confirmed the HOLD this unit showed from the CLI or the console (the host pushes it, issue 19):
             # the door opens once for it, then the scan is forgotten. Not while another scan waits for its verdict
             # (someone else stands at the scanner); the frame's tag says the host sent it (session).
             self._held = None
-            self._show(verdict)
-        # Any other unsolicited verdict is ignored. A late verdict for a scan already shown as OFFLINE settles nothing:
-        # its record stays queued, so the QUEUED replay tells the host the door stayed shut and the host undoes an
-        # admission nobody saw.
-
-    def _show(self, verdict):
+        else:
+            # Any other unsolicited verdict is ignored. A late verdict for a scan already shown as OFFLINE settles
+            # nothing: its record stays queued, so the QUEUED replay tells the host the door stayed shut and the host
+            # undoes an admission nobody saw.
+            return
         self.state = FEEDBACK
         self.last_verdict = verdict
         self.counts["verdicts"] += 1
@@ -173,6 +173,8 @@ class App:
         # Unknown codes get the refusal pattern and never the relay (verdicts.verdict_pattern / opens_door).
         self.feedback.verdict(verdict.verdict, s["feedback_ms"], s["relay_ms"])
         self._shown(verdict.scan, verdict.verdict, verdict)
+        if answer:
+            self.queue.release()  # shown: the host's record of it stands
 
     def _apply_config(self, msg):
         bounds = self.settings["bounds"]
