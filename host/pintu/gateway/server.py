@@ -25,7 +25,9 @@ def default_ca(data_dir):
 
 
 class Server:
-    """Opens the data directory, the gateway and every link. start(), then stop() (also on a signal).
+    """Opens the data directory, the gateway and every link. start(), then stop() (also on a signal). Beside the
+    links, a thread looks every door_opens.PUSH_EVERY_S for doors a guard's confirmation by hand opens (the CLI and the
+    console run in other processes: the database is the only channel) and sends them (Gateway.push_opens).
 
     mqtt_url: one broker URL or several (a city with one Mosquitto per district: each unit belongs to one, and the
     answer to a frame goes back through the broker it came from)."""
