@@ -97,8 +97,33 @@ def _collect(procs, results, wanted, timeout):
     return out
 
 
-def load(port, configs, codes, plan, generators):
-    """One measurement with the generator processes: -> the figures of the phase."""
+def cpu_seconds(pid):
+    """CPU time (user + system) a process has used so far, from /proc (Linux); None elsewhere."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14 and 15
+
+
+def cpu_use(watch, seconds):
+    """watch: {part: [pid]} -> a function that, called again after `seconds`, gives {part: cores used meanwhile}."""
+    before = {part: [cpu_seconds(pid) for pid in pids] for part, pids in watch.items()}
+
+    def after():
+        out = {}
+        for part, pids in watch.items():
+            spent = [cpu_seconds(pid) - b for pid, b in zip(pids, before[part]) if b is not None]
+            out[part] = round(sum(x for x in spent if x is not None and x >= 0) / seconds, 2) if spent else None
+        return out
+
+    return after
+
+
+def load(port, configs, codes, plan, generators, watch):
+    """One measurement with the generator processes: -> the figures of the phase. watch: {part: [pid]} of the
+    other processes whose CPU use in the window is reported beside the generator's."""
     ctx = multiprocessing.get_context("spawn")
     ready, results, go, start_at = ctx.Queue(), ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0)
     slices = [[] for _ in range(generators)]
@@ -111,10 +136,14 @@ def load(port, configs, codes, plan, generators):
     _collect(procs, ready, len(procs), READY_S)
     start_at.value = time.monotonic() + 0.2
     go.set()
+    time.sleep(max(0.0, start_at.value - time.monotonic()))
+    cpu = cpu_use(dict(watch, generator=[proc.pid for proc in procs]), plan["seconds"])
+    time.sleep(max(0.0, start_at.value + plan["seconds"] - time.monotonic()))
+    cpu = cpu()
     outs = _collect(procs, results, len(procs), READY_S + plan["seconds"] + plan["drain_s"])
     for proc in procs:
         proc.join()
-    return summarise(outs, plan)
+    return dict(summarise(outs, plan), cpu=cpu)
 
 
 def pct(values, q):
@@ -139,7 +168,7 @@ def summarise(outs, plan):
             "verdicts": verdicts}
 
 
-def echo_baseline(port, configs, codes, plan, generators, workers, password):
+def echo_baseline(port, configs, codes, plan, generators, workers, password, broker_pid):
     ctx = multiprocessing.get_context("spawn")
     ready, stop = ctx.Queue(), ctx.Event()
     echoes = [ctx.Process(target=load_gen.echo, args=(port, user, password, ready, stop)) for user in host_users(workers)]
@@ -147,7 +176,8 @@ def echo_baseline(port, configs, codes, plan, generators, workers, password):
         proc.start()
     _collect(echoes, ready, len(echoes), READY_S)
     try:
-        return load(port, configs, codes, dict(plan, echo=True), generators)
+        return load(port, configs, codes, dict(plan, echo=True), generators,
+                    {"broker": [broker_pid], "echo": [proc.pid for proc in echoes]})
     finally:
         stop.set()
         for proc in echoes:
@@ -192,10 +222,11 @@ def run(units, plan, workdir, workers, generators, database=None):
     configs, codes, conf_dir, host_password = build_office(workdir / "data", units, port, generators, database)
     broker = Broker(conf_dir / "mosquitto.conf", port, workdir / "mosquitto.log").start()
     try:
-        base = echo_baseline(port, configs, codes, plan, generators, workers, host_password)
+        base = echo_baseline(port, configs, codes, plan, generators, workers, host_password, broker.proc.pid)
         serves = start_serves(port, workdir, workers)
         try:
-            host = load(port, configs, codes, dict(plan, echo=False), generators)
+            host = load(port, configs, codes, dict(plan, echo=False), generators,
+                        {"broker": [broker.proc.pid], "pintu serve": [serve.pid for serve in serves]})
         finally:
             stop_serves(serves)
     finally:
@@ -215,6 +246,9 @@ def report(results, args):
             print("%6d %7d  %-14s %10.1f %9s %9s %11s ms" % (r["units"], r["workers"], name, f["rate"], f["p50_ms"],
                                                             f["p99_ms"], f["lag_p99_ms"]))
         host, base = r["host"], r["base"]
+        for name, f in (("pintu serve", host), ("echo baseline", base)):
+            print("%15s CPU in the window, %s run (cores of %d): %s" % (
+                "", name, os.cpu_count(), ", ".join("%s %s" % kv for kv in f["cpu"].items())))
         print("%15s host/baseline %.0f%%; verdicts %s" % ("", 100 * host["rate"] / max(base["rate"], 1e-9),
                                                           ", ".join("%s %d" % kv for kv in sorted(host["verdicts"].items()))))
         print("%15s count check: %d scans sent, %d verdicts received, %d events recorded, %d unanswered, %d refused"
@@ -229,7 +263,7 @@ def report(results, args):
         "scans_per_s": round(host["rate"], 1), "p50_ms": host["p50_ms"], "p99_ms": host["p99_ms"],
         "broker_roundtrips_per_s": round(largest["base"]["rate"], 1), "broker_p99_ms": largest["base"]["p99_ms"],
         "generator_lag_p99_ms": host["lag_p99_ms"], "sent": host["sent"], "verdicts": host["answered"],
-        "events": largest["events"], "counts_ok": all(r["counts_ok"] for r in results),
+        "events": largest["events"], "counts_ok": all(r["counts_ok"] for r in results), "cpu_cores": host["cpu"],
     }))
 
 
