@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import load_gen  # noqa: E402
+
 from pintu import registry  # noqa: E402
 from pintu.data.datadir import DataDir  # noqa: E402
 from pintu.registry import cards, provision  # noqa: E402
@@ -93,7 +94,7 @@ def _collect(procs, results, wanted, timeout):
         except queue.Empty:
             dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
             if dead or time.monotonic() > deadline:
-                raise SystemExit("a load generator failed (exit %s)" % (dead or "timeout"))
+                raise SystemExit("a load generator failed (exit %s)" % (dead or "timeout")) from None
     return out
 
 
@@ -114,7 +115,7 @@ def cpu_use(watch, seconds):
     def after():
         out = {}
         for part, pids in watch.items():
-            spent = [cpu_seconds(pid) - b for pid, b in zip(pids, before[part]) if b is not None]
+            spent = [cpu_seconds(pid) - b for pid, b in zip(pids, before[part], strict=True) if b is not None]
             out[part] = round(sum(x for x in spent if x is not None and x >= 0) / seconds, 2) if spent else None
         return out
 
@@ -130,7 +131,7 @@ def load(port, configs, codes, plan, generators, watch):
     for i, cfg in enumerate(configs):
         slices[i % generators].append((i, cfg["device_id"], cfg["key"], cfg["site"], codes[i]))
     procs = [ctx.Process(target=load_gen.run_units, args=(port, login, part, plan, ready, go, start_at, results))
-             for login, part in zip(generator_logins(generators), slices) if part]
+             for login, part in zip(generator_logins(generators), slices, strict=True) if part]
     for proc in procs:
         proc.start()
     _collect(procs, ready, len(procs), READY_S)
@@ -171,7 +172,8 @@ def summarise(outs, plan):
 def echo_baseline(port, configs, codes, plan, generators, workers, password, broker_pid):
     ctx = multiprocessing.get_context("spawn")
     ready, stop = ctx.Queue(), ctx.Event()
-    echoes = [ctx.Process(target=load_gen.echo, args=(port, user, password, ready, stop)) for user in host_users(workers)]
+    echoes = [ctx.Process(target=load_gen.echo, args=(port, user, password, ready, stop))
+              for user in host_users(workers)]
     for proc in echoes:
         proc.start()
     _collect(echoes, ready, len(echoes), READY_S)
@@ -249,8 +251,8 @@ def report(results, args):
         for name, f in (("pintu serve", host), ("echo baseline", base)):
             print("%15s CPU in the window, %s run (cores of %d): %s" % (
                 "", name, os.cpu_count(), ", ".join("%s %s" % kv for kv in f["cpu"].items())))
-        print("%15s host/baseline %.0f%%; verdicts %s" % ("", 100 * host["rate"] / max(base["rate"], 1e-9),
-                                                          ", ".join("%s %d" % kv for kv in sorted(host["verdicts"].items()))))
+        verdicts = ", ".join("%s %d" % kv for kv in sorted(host["verdicts"].items()))
+        print("%15s host/baseline %.0f%%; verdicts %s" % ("", 100 * host["rate"] / max(base["rate"], 1e-9), verdicts))
         print("%15s count check: %d scans sent, %d verdicts received, %d events recorded, %d unanswered, %d refused"
               " answers; baseline %d sent, %d echoed: %s" % (
                   "", host["sent"], host["answered"], r["events"], host["unanswered"], host["refused"], base["sent"],

@@ -185,7 +185,7 @@ def run_units(port, login, units, plan, ready, go, start_at, results):
     start_at (time.monotonic(), one clock for every process on Linux) once go is set; puts one dict on results."""
     wire = Wire(port, login, "bench")
     sessions, topics, codes = {}, {}, {}
-    for index, device, key, site, code in units:
+    for _, device, key, site, code in units:
         sessions[device] = p.Session(device, bytes.fromhex(key), p.UNIT, SeenCounters())
         topics[device] = up_topic(site, device).encode()
         codes[device] = code
@@ -262,8 +262,8 @@ def run_units(port, login, units, plan, ready, go, start_at, results):
             if closed and at < end:
                 send(device, at)
     wire.close()
-    results.put({"login": login, "sent": sent, "answered": len(done), "unanswered": len(pending),
-                 "refused": refused, "strays": strays, "verdicts": verdicts, "done": done, "lag": lag, "start": start, "end": end})
+    results.put({"login": login, "sent": sent, "answered": len(done), "unanswered": len(pending), "refused": refused,
+                 "strays": strays, "verdicts": verdicts, "done": done, "lag": lag, "start": start, "end": end})
 
 
 def echo(port, login, password, ready, stop):
