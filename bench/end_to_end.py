@@ -52,6 +52,8 @@ from pintu_protocol.topics import DOWN, UP, every  # noqa: E402
 from tests.mosquitto import Broker, free_port  # noqa: E402
 
 READY_S = 60  # a generator or echo process that is not subscribed by then has failed
+QUIET_S = 5  # after the window, scans in flight are waited for until this long passes without any answer...
+DRAIN_S = 300  # ... or this long in all
 
 
 def build_office(path, units, port, generators, database=None):
@@ -129,7 +131,8 @@ def load(port, configs, codes, plan, generators, watch):
     ready, results, go, start_at = ctx.Queue(), ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0)
     slices = [[] for _ in range(generators)]
     for i, cfg in enumerate(configs):
-        slices[i % generators].append((i, cfg["device_id"], cfg["key"], cfg["site"], codes[i]))
+        login = (cfg["link"]["user"], cfg["link"]["password"])
+        slices[i % generators].append((i, cfg["device_id"], cfg["key"], cfg["site"], codes[i], login))
     procs = [ctx.Process(target=load_gen.run_units, args=(port, login, part, plan, ready, go, start_at, results))
              for login, part in zip(generator_logins(generators), slices, strict=True) if part]
     for proc in procs:
@@ -162,7 +165,9 @@ def summarise(outs, plan):
     for o in outs:
         for name, n in o["verdicts"].items():
             verdicts[name] = verdicts.get(name, 0) + n
+    last = max((at for at, _ in done), default=end)
     return {"rate": len(in_window) / plan["seconds"], "p50_ms": pct(lat, 0.50), "p99_ms": pct(lat, 0.99),
+            "late": len(done) - len(in_window), "drained_s": round(max(0.0, last - end), 2),
             "lag_p99_ms": pct(lag, 0.99), "sent": sum(o["sent"] for o in outs),
             "answered": sum(o["answered"] for o in outs), "unanswered": sum(o["unanswered"] for o in outs),
             "refused": sum(o["refused"] for o in outs), "strays": sum(o["strays"] for o in outs),
@@ -253,10 +258,10 @@ def report(results, args):
                 "", name, os.cpu_count(), ", ".join("%s %s" % kv for kv in f["cpu"].items())))
         verdicts = ", ".join("%s %d" % kv for kv in sorted(host["verdicts"].items()))
         print("%15s host/baseline %.0f%%; verdicts %s" % ("", 100 * host["rate"] / max(base["rate"], 1e-9), verdicts))
-        print("%15s count check: %d scans sent, %d verdicts received, %d events recorded, %d unanswered, %d refused"
-              " answers; baseline %d sent, %d echoed: %s" % (
-                  "", host["sent"], host["answered"], r["events"], host["unanswered"], host["refused"], base["sent"],
-                  base["answered"], "OK" if r["counts_ok"] else "MISMATCH"))
+        print("%15s count check: %d scans sent, %d verdicts received (%d after the window, the last %.1f s after"
+              " it), %d events recorded, %d unanswered, %d refused answers; baseline %d sent, %d echoed: %s" % (
+                  "", host["sent"], host["answered"], host["late"], host["drained_s"], r["events"], host["unanswered"],
+                  host["refused"], base["sent"], base["answered"], "OK" if r["counts_ok"] else "MISMATCH"))
     largest = max(results, key=lambda r: (r["units"], r["workers"]))
     host = largest["host"]
     print(json.dumps({
@@ -277,6 +282,10 @@ def main():
     ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--workers", default="1", help="comma-separated worker counts (default 1)")
     ap.add_argument("--generators", type=int, default=2, help="load generator processes (default 2)")
+    ap.add_argument("--unit-logins", action="store_true",
+                    help="each unit on a connection of its own under its own broker login, as real units are (default: "
+                         "one connection per generator process)")
+    ap.add_argument("--keep", action="store_true", help="keep each run's folder (data, broker and serve logs)")
     args = ap.parse_args()
     counts = [int(n) for n in args.units.split(",")]
     worker_counts = [int(n) for n in args.workers.split(",")]
@@ -285,7 +294,7 @@ def main():
     if args.rate is not None and args.rate <= 0 or args.generators < 1 or args.seconds <= 0 or min(counts) < 1:
         ap.error("--rate, --generators, --seconds and --units must be positive")
     plan = {"mode": "open" if args.rate else "closed", "rate": args.rate, "seconds": args.seconds,
-            "drain_s": max(10.0, args.seconds)}
+            "quiet_s": QUIET_S, "drain_s": DRAIN_S, "unit_logins": args.unit_logins}
     results = []
     for n in counts:
         for workers in worker_counts:
@@ -294,7 +303,10 @@ def main():
             try:
                 results.append(run(n, dict(plan, total_units=n), workdir, workers, args.generators, database))
             finally:
-                shutil.rmtree(workdir, ignore_errors=True)
+                if args.keep:
+                    print("kept %s" % workdir)
+                else:
+                    shutil.rmtree(workdir, ignore_errors=True)
                 if database:
                     drop_scratch_database(database)
     report(results, args)

@@ -8,6 +8,7 @@ packet ready at one moment in one send(). The units themselves are real: each is
 unit's own key, sending authenticated SCAN frames on its own up topic and authenticating the VERDICT."""
 
 import select
+import selectors
 import socket
 import struct
 import time
@@ -40,9 +41,10 @@ def _packet(first, body):
 
 class Wire:
     """One MQTT connection to the broker on 127.0.0.1:port, logged in as user (the broker makes the login the
-    client id). poll() waits for packets, answers PUBACKs for QoS 1 messages and hands back (topic, payload)."""
+    client id). poll() waits for packets, answers PUBACKs for QoS 1 messages and hands back (topic, payload).
+    dirty: a set this wire adds itself to whenever it has bytes to send (Wires flushes only those)."""
 
-    def __init__(self, port, user, password, timeout=10.0):
+    def __init__(self, port, user, password, timeout=10.0, dirty=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         user = user.encode()
@@ -51,16 +53,16 @@ class Wire:
         self.sock.sendall(_packet(0x10, body + _string(password.encode())))
         self.inbuf = bytearray()
         self.out = bytearray()
+        self.dirty = dirty
+        self.connected = False
         self.packet_id = 0
         self.acks = 0  # SUBACKs received
         self.sock.setblocking(False)
         deadline = time.monotonic() + timeout
-        while not self._connack:
+        while not self.connected:
             if time.monotonic() > deadline:
                 raise TimeoutError("no CONNACK from the broker for %s" % user.decode())
             self.poll(0.1)
-
-    _connack = False
 
     def close(self):
         try:
@@ -78,7 +80,12 @@ class Wire:
     def publish(self, topic, payload):
         """Queue a QoS 1 PUBLISH (topic: bytes); it leaves at the next flush() or poll()."""
         body = _string(topic) + struct.pack("!H", self._next_id()) + payload
-        self.out += b"\x32" + _varint(len(body)) + body
+        self._queue(b"\x32" + _varint(len(body)) + body)
+
+    def _queue(self, data):
+        self.out += data
+        if self.dirty is not None:
+            self.dirty.add(self)
 
     def subscribe(self, filters, timeout=10.0):
         """Subscribe to every filter at QoS 1, in packets under the broker's size limit; wait for every SUBACK."""
@@ -92,7 +99,7 @@ class Wire:
             chunks.append(chunk)
         wanted = self.acks + len(chunks)
         for chunk in chunks:
-            self.out += _packet(0x82, struct.pack("!H", self._next_id()) + b"".join(chunk))
+            self._queue(_packet(0x82, struct.pack("!H", self._next_id()) + b"".join(chunk)))
         deadline = time.monotonic() + timeout
         while self.acks < wanted:
             if time.monotonic() > deadline:
@@ -113,8 +120,10 @@ class Wire:
         readable, writable, _ = select.select([self.sock], [self.sock] if self.out else [], [], max(0.0, timeout))
         if writable:
             self.flush()
-        if not readable:
-            return []
+        return self.read() if readable else []
+
+    def read(self):
+        """What the socket holds now (it is non-blocking): -> [(topic bytes, payload bytes)] of the PUBLISHes."""
         try:
             data = self.sock.recv(RECV_BYTES)
         except BlockingIOError:
@@ -145,7 +154,7 @@ class Wire:
                 topic = bytes(buf[start + 2:start + 2 + n])
                 at = start + 2 + n
                 if first & 0x06:  # QoS 1: acknowledge it, or the broker stops sending after its in-flight window
-                    self.out += b"\x40\x02" + bytes(buf[at:at + 2])
+                    self._queue(b"\x40\x02" + bytes(buf[at:at + 2]))
                     at += 2
                 messages.append((topic, bytes(buf[at:start + length])))
             elif kind == SUBACK:
@@ -153,10 +162,41 @@ class Wire:
             elif kind == CONNACK:
                 if buf[start + 1] != 0:
                     raise ConnectionRefusedError("the broker refused the login (code %d)" % buf[start + 1])
-                self._connack = True
+                self.connected = True
             pos = start + length
         del buf[:pos]
         return messages
+
+
+class Wires:
+    """Several connections waited on together (one per simulated unit with --unit-logins): poll() sends what any of
+    them has queued, then reads those with bytes to read."""
+
+    def __init__(self):
+        self.dirty = set()
+        self.selector = selectors.DefaultSelector()
+
+    def connect(self, port, user, password):
+        wire = Wire(port, user, password, dirty=self.dirty)
+        self.selector.register(wire.sock, selectors.EVENT_READ, wire)
+        return wire
+
+    def poll(self, timeout):
+        for wire in list(self.dirty):
+            wire.flush()
+            if not wire.out:
+                self.dirty.discard(wire)
+        if self.dirty:  # a full socket buffer: come back soon rather than wait for writability
+            timeout = min(timeout, 0.001)
+        messages = []
+        for key, _ in self.selector.select(max(0.0, timeout)):
+            messages += key.data.read()
+        return messages
+
+    def close(self):
+        for key in list(self.selector.get_map().values()):
+            key.data.close()
+        self.selector.close()
 
 
 class SeenCounters:
@@ -180,17 +220,24 @@ class SeenCounters:
 
 
 def run_units(port, login, units, plan, ready, go, start_at, results):
-    """One generator process: units is [(index, device_id, key hex, site, code bytes)]; plan a dict (mode "closed"
-    or "open", rate, total_units, seconds, drain_s, echo). Says its login on ready once subscribed, starts at
-    start_at (time.monotonic(), one clock for every process on Linux) once go is set; puts one dict on results."""
-    wire = Wire(port, login, "bench")
-    sessions, topics, codes = {}, {}, {}
-    for _, device, key, site, code in units:
+    """One generator process. units: [(index, device_id, key hex, site, code bytes, (broker user, password))].
+    plan: mode ("closed" or "open"), rate, total_units, seconds, quiet_s, drain_s, echo, and unit_logins (each unit
+    on a connection of its own under its own login, as real units are, rather than all on this process's login).
+    Says its login on ready once subscribed; starts at start_at (time.monotonic(): one clock for every process on
+    Linux) once go is set; puts one dict on results."""
+    wires = Wires()
+    sessions, topics, codes, wire_of = {}, {}, {}, {}
+    shared_wire = None if plan["unit_logins"] else wires.connect(port, login, "bench")
+    for _, device, key, site, code, unit_login in units:
         sessions[device] = p.Session(device, bytes.fromhex(key), p.UNIT, SeenCounters())
         topics[device] = up_topic(site, device).encode()
         codes[device] = code
-    by_index = {index: device for index, device, _, _, _ in units}
-    wire.subscribe([down_topic(site, device) for _, device, _, site, _ in units])
+        wire_of[device] = shared_wire or wires.connect(port, *unit_login)
+        if shared_wire is None:
+            wire_of[device].subscribe([down_topic(site, device)])
+    if shared_wire is not None:
+        shared_wire.subscribe([down_topic(site, device) for _, device, _, site, _, _ in units])
+    by_index = {unit[0]: unit[1] for unit in units}
     ready.put(login)
     go.wait()
     start = start_at.value
@@ -209,7 +256,7 @@ def run_units(port, login, units, plan, ready, go, start_at, results):
         # Each unit's own person walks in and out in turn: every decision opens or closes a visit (an IN for someone
         # already inside would be refused early, a shorter path than a real door's).
         frame = sessions[device].send(p.Scan(n, "lobby", p.IN if n % 2 else p.OUT, codes[device]))
-        wire.publish(topics[device], frame)
+        wire_of[device].publish(topics[device], frame)
         pending[(device, n)] = due
         lag.append(time.monotonic() - due)
         sent += 1
@@ -237,10 +284,13 @@ def run_units(port, login, units, plan, ready, go, start_at, results):
                 next_due = start + k / rate
                 if next_due >= end:
                     next_due = None
-        if now >= end and (not pending or now >= end + plan["drain_s"]):
+        # After the window, wait for what is still in flight while answers keep coming: a late verdict is counted
+        # (and its latency in the open loop), a lost one is not waited for beyond quiet_s without any answer.
+        last = done[-1][0] if done else start
+        if now >= end and (not pending or now - max(end, last) >= plan["quiet_s"] or now >= end + plan["drain_s"]):
             break
         wait = 0.05 if next_due is None else next_due - time.monotonic()
-        for topic, payload in wire.poll(min(0.05, wait)):
+        for topic, payload in wires.poll(min(0.05, wait)):
             at = time.monotonic()
             device = parse_topic(topic.decode(), (DOWN,))[1]
             try:
@@ -261,7 +311,7 @@ def run_units(port, login, units, plan, ready, go, start_at, results):
             done.append((at, at - due))
             if closed and at < end:
                 send(device, at)
-    wire.close()
+    wires.close()
     results.put({"login": login, "sent": sent, "answered": len(done), "unanswered": len(pending), "refused": refused,
                  "strays": strays, "verdicts": verdicts, "done": done, "lag": lag, "start": start, "end": end})
 
