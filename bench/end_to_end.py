@@ -240,7 +240,8 @@ def run(units, plan, workdir, workers, generators, database=None):
         broker.stop()
     events = recorded_events(workdir)
     return {"units": units, "workers": workers, "host": host, "base": base, "events": events,
-            "counts_ok": events == host["answered"] == host["sent"] and not host["refused"]
+            # Each scan sent answered once (no stray second answer, none refused) and recorded once.
+            "counts_ok": events == host["answered"] == host["sent"] and not host["refused"] and not host["strays"]
             and base["answered"] == base["sent"]}
 
 
@@ -258,10 +259,11 @@ def report(results, args):
                 "", name, os.cpu_count(), ", ".join("%s %s" % kv for kv in f["cpu"].items())))
         verdicts = ", ".join("%s %d" % kv for kv in sorted(host["verdicts"].items()))
         print("%15s host/baseline %.0f%%; verdicts %s" % ("", 100 * host["rate"] / max(base["rate"], 1e-9), verdicts))
-        print("%15s count check: %d scans sent, %d verdicts received (%d after the window, the last %.1f s after"
-              " it), %d events recorded, %d unanswered, %d refused answers; baseline %d sent, %d echoed: %s" % (
-                  "", host["sent"], host["answered"], host["late"], host["drained_s"], r["events"], host["unanswered"],
-                  host["refused"], base["sent"], base["answered"], "OK" if r["counts_ok"] else "MISMATCH"))
+        print("%15s count check: %d scans sent, %d verdicts received (%d after the window, the last %.1f s after it),"
+              " %d events recorded, %d unanswered, %d refused and %d stray answers; baseline %d sent, %d echoed: %s"
+              % ("", host["sent"], host["answered"], host["late"], host["drained_s"], r["events"], host["unanswered"],
+                 host["refused"], host["strays"], base["sent"], base["answered"],
+                 "OK" if r["counts_ok"] else "MISMATCH"))
     largest = max(results, key=lambda r: (r["units"], r["workers"]))
     host = largest["host"]
     print(json.dumps({
