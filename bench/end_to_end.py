@@ -52,8 +52,12 @@ from pintu_protocol.topics import DOWN, UP, every  # noqa: E402
 from tests.mosquitto import Broker, free_port  # noqa: E402
 
 READY_S = 60  # a generator or echo process that is not subscribed by then has failed
-QUIET_S = 5  # after the window, scans in flight are waited for until this long passes without any answer...
-DRAIN_S = 300  # ... or this long in all
+# After the window, scans in flight are waited for until this long passes without any answer (or DRAIN_S in all).
+# Long, because an overloaded host decides on but holds its verdicts back until the frames queued for it are done
+# (paho writes only between batches of reads), so a healthy backlog can be silent for tens of seconds; a run that
+# answers everything ends as soon as it has.
+QUIET_S = 60
+DRAIN_S = 600
 
 
 def build_office(path, units, port, generators, database=None):
@@ -117,11 +121,25 @@ def cpu_use(watch, seconds):
     def after():
         out = {}
         for part, pids in watch.items():
-            spent = [cpu_seconds(pid) - b for pid, b in zip(pids, before[part], strict=True) if b is not None]
-            out[part] = round(sum(x for x in spent if x is not None and x >= 0) / seconds, 2) if spent else None
+            now = [cpu_seconds(pid) for pid in pids]  # None: gone meanwhile (a database connection closed)
+            spent = [a - b for a, b in zip(now, before[part], strict=True) if a is not None and b is not None]
+            out[part] = round(sum(spent) / seconds, 2) if spent else None
         return out
 
     return after
+
+
+def postgres_pids():
+    """The PostgreSQL server's processes on this machine (every database's: the server may be shared)."""
+    pids = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        try:
+            with open("/proc/%s/comm" % entry) as f:
+                if f.read().strip() == "postgres":
+                    pids.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return pids
 
 
 def load(port, configs, codes, plan, generators, watch):
@@ -233,7 +251,8 @@ def run(units, plan, workdir, workers, generators, database=None):
         serves = start_serves(port, workdir, workers)
         try:
             host = load(port, configs, codes, dict(plan, echo=False), generators,
-                        {"broker": [broker.proc.pid], "pintu serve": [serve.pid for serve in serves]})
+                        dict({"broker": [broker.proc.pid], "pintu serve": [serve.pid for serve in serves]},
+                             **({"postgres": postgres_pids()} if database else {})))
         finally:
             stop_serves(serves)
     finally:
@@ -247,7 +266,9 @@ def run(units, plan, workdir, workers, generators, database=None):
 
 def report(results, args):
     mode = "open loop, %g scans/s offered" % args.rate if args.rate else "closed loop, one scan in flight per unit"
-    print("backend %s, %s, %g s, %d generator processes" % (args.backend, mode, args.seconds, args.generators))
+    links = "each unit on its own broker login" if args.unit_logins else "one broker login per process"
+    print("backend %s, %s, %g s, %d generator processes, %s" % (args.backend, mode, args.seconds, args.generators,
+                                                                links))
     print("%6s %7s  %-14s %10s %9s %9s %14s" % ("units", "workers", "", "scans/s", "p50 ms", "p99 ms", "gen lag p99"))
     for r in results:
         for name, f in (("pintu serve", r["host"]), ("echo baseline", r["base"])):
@@ -273,6 +294,7 @@ def report(results, args):
         "broker_roundtrips_per_s": round(largest["base"]["rate"], 1), "broker_p99_ms": largest["base"]["p99_ms"],
         "generator_lag_p99_ms": host["lag_p99_ms"], "sent": host["sent"], "verdicts": host["answered"],
         "events": largest["events"], "counts_ok": all(r["counts_ok"] for r in results), "cpu_cores": host["cpu"],
+        "generators": args.generators, "unit_logins": args.unit_logins,
     }))
 
 
