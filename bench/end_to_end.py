@@ -7,7 +7,8 @@ whatever the answers do, and each latency runs from the moment the scan was due 
 counts (the broker's, the host's, and a generator that fell behind: its lag is printed too).
 
 The generator (bench/load_gen.py) runs in --generators processes, each owning a slice of the units and one MQTT
-connection of its own; every unit is a protocol session under its own key sending authenticated SCAN frames on its
+connection of its own (with --unit-logins, one connection per unit under the unit's own login, as in the field);
+every unit is a protocol session under its own key sending authenticated SCAN frames on its
 own topic and authenticating its VERDICT. The baseline, in the same run with the same generator, units, mode and
 broker: an echo responder per worker sending every frame straight back on its unit's down topic (no decision, no
 database) — broker_roundtrips_per_s, what this machine's broker and generator give without the host.
@@ -16,16 +17,20 @@ The record is counted at the end: events recorded == verdicts received == scans 
 (a frame dropped, decided twice, or left unanswered).
 
 Usage: python bench/end_to_end.py [--units 100,1000] [--seconds 10] [--rate R] [--backend sqlite|postgresql]
-                                  [--workers 1,2] [--generators 2]
+                                  [--workers 1,2] [--generators 2] [--unit-logins] [--keep]
 --backend postgresql makes a scratch database on PINTU_TEST_POSTGRES (default postgres@127.0.0.1:5432) and drops it;
 --workers runs that many `pintu serve` processes sharing the database and the load (each its own broker login).
 Prints a table; the last line is one JSON object with the figures of the largest run (most units, then workers).
 
-What bounds the figures on a 2-core machine: the broker, the generator and every worker share two cores. The echo
-baseline is bounded by the broker and the generator together (roughly half each); with the host in place the host
-process is the busiest (frame parsing, HMAC, a signed card checked, ~14 statements and a durable COMMIT per scan,
-one log line), and every decision takes the one write lock (SQLite's writer, PostgreSQL's advisory lock), so more
-workers add parallel parsing and signature checks but not parallel decisions."""
+What bounds the figures on a 2-core machine (the CPU each part used in the window is printed): the echo baseline
+is CPU-bound, the broker taking most (0.6-0.9 core), the generator about 0.5 and the echo 0.3. With the host in
+place one `pintu serve` is the bottleneck while using under one core (0.8-0.9 on SQLite, about 0.4 on PostgreSQL):
+its decisions run one at a time on the MQTT client's network thread, each with its own durable COMMIT on SQLite or
+a dozen round trips and a COMMIT on PostgreSQL, which is waiting rather than CPU; every decision takes the one write
+lock (SQLite's writer, PostgreSQL's advisory lock), so a second worker adds parsing and signature checks but no
+decisions. An overloaded host also holds its verdicts back until the frames queued for it are done (paho reads a
+batch as long as its outgoing queue before it writes), so they arrive in a burst after the window: "after the
+window" in the count line."""
 
 import argparse
 import json
