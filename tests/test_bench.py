@@ -26,13 +26,41 @@ def test_wire_size_prints_its_figures():
     assert figures["json_scan_bytes"] > 90 and figures["json_verdict_bytes"] > 0
 
 
-def test_end_to_end_bench_runs_small():
+E2E_KEYS = {"units", "backend", "workers", "mode", "offered_per_s", "scans_per_s", "p50_ms", "p99_ms",
+            "broker_roundtrips_per_s", "sent", "verdicts", "events", "counts_ok"}
+
+
+def _end_to_end(*args):
     from tests.conftest import require_program
 
     require_program("mosquitto", "apt-get install mosquitto")
-    figures = _last_json("end_to_end.py", "--units", "5", "--seconds", "1")
-    assert set(figures) == {"units", "scans_per_s", "p50_ms", "p99_ms", "broker_roundtrips_per_s"}
-    assert figures["units"] == 5 and figures["scans_per_s"] > 0 and figures["broker_roundtrips_per_s"] > 0
+    figures = _last_json("end_to_end.py", "--seconds", "1", *args)
+    assert E2E_KEYS <= set(figures)
+    # Every scan sent was answered once and recorded once (the bench also exits 1 when not).
+    assert figures["counts_ok"] is True and figures["sent"] == figures["verdicts"] == figures["events"] > 0
+    assert figures["scans_per_s"] > 0 and figures["broker_roundtrips_per_s"] > 0 and figures["p99_ms"] > 0
+    return figures
+
+
+def test_end_to_end_bench_runs_small_closed_loop():
+    figures = _end_to_end("--units", "5")
+    assert figures["units"] == 5 and figures["mode"] == "closed" and figures["offered_per_s"] is None
+    assert figures["backend"] == "sqlite" and figures["workers"] == 1
+
+
+def test_end_to_end_bench_open_loop_sends_what_was_offered():
+    # Open loop: 150 scans/s for 1 s over 6 units (each on its own broker login), whatever the answers do: exactly
+    # 150 scans leave.
+    figures = _end_to_end("--units", "6", "--rate", "150", "--generators", "3", "--unit-logins")
+    assert figures["mode"] == "open" and figures["offered_per_s"] == 150 and figures["sent"] == 150
+
+
+def test_end_to_end_bench_on_postgresql_with_two_workers():
+    from tests.conftest import require_postgres
+
+    require_postgres()
+    figures = _end_to_end("--units", "4", "--backend", "postgresql", "--workers", "2")
+    assert figures["backend"] == "postgresql" and figures["workers"] == 2
 
 
 def test_mqtt_latency_bench_runs_small():
