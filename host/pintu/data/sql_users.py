@@ -41,6 +41,9 @@ class UserSql:
         bump = ", sessions = sessions + 1" if new_session else ""
         return self._run("UPDATE users SET hash = ?%s WHERE id = ?" % bump, (hash_text, user_id)).rowcount
 
+    def end_sessions(self, user_id):
+        return self._run("UPDATE users SET sessions = sessions + 1 WHERE id = ?", (user_id,)).rowcount
+
     def disable_user(self, user_id, now):
         return self._run(
             "UPDATE users SET disabled = ?, sessions = sessions + 1 WHERE id = ? AND disabled IS NULL", (now, user_id)

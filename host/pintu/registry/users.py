@@ -85,6 +85,12 @@ def remove_user(data, name):
     return user_dict(row, ())
 
 
+def end_sessions(data, user_id):
+    """Logging out: every session of the account ends (a signed cookie copied before stays useless)."""
+    with data.store.write():
+        data.store.end_sessions(user_id)
+
+
 def _verify(hash_text, password):
     try:
         return _HASHER.verify(hash_text, password)

@@ -44,6 +44,7 @@ def login(request, ctx):
 
 @guarded(ANY, ("POST",))
 def logout(request, ctx):
+    users.end_sessions(ctx.data, ctx.user["id"])
     ctx.session = ctx.console.sessions.make()
     return RedirectResponse("/login", status_code=303)
 
@@ -151,10 +152,10 @@ ROUTES = [
 ]
 
 
-def create_app(data_dir, throttle=None, idle_s=auth.IDLE_S):
+def create_app(data_dir, throttle=None, idle_s=auth.IDLE_S, stream_s=None):
     """The console for a data directory (the web process opens its own connections; the gateway is another)."""
 
-    console = Console(data_dir, throttle, idle_s)
+    console = Console(data_dir, throttle, idle_s, stream_s)
     static = StaticFiles(directory=str(files("pintu.web") / "static"))
 
     @contextlib.asynccontextmanager

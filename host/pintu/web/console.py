@@ -62,8 +62,9 @@ class Context:
 
 
 class Console:
-    def __init__(self, data_dir, throttle=None, idle_s=auth.IDLE_S):
+    def __init__(self, data_dir, throttle=None, idle_s=auth.IDLE_S, stream_s=None):
         self.data_dir = str(data_dir)
+        self.stream_s = stream_s  # how long one live stream lasts (None: door.STREAM_S); tests shorten it
         self.sessions = auth.Sessions(auth.session_key(self.data_dir), idle_s)
         self.throttle = throttle or auth.LoginThrottle()
         self.templates = jinja2.Environment(loader=jinja2.PackageLoader("pintu.web", "templates"), autoescape=True)

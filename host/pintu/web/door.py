@@ -46,7 +46,7 @@ async def door_stream(request):
         nonlocal after
         started = last_sent = time.monotonic()
         yield "retry: 1000\n\n"
-        while time.monotonic() - started < STREAM_S:
+        while time.monotonic() - started < (console.stream_s or STREAM_S):
             rows = await run_in_threadpool(lambda since=after: views.new_events(console.data(), [site], since, lang))
             for row in rows:
                 after = row["id"]
