@@ -1,6 +1,7 @@
 """An office for the console's tests: two sites (kantor, pasar), people with cards, units, and one account per role;
 a client that logs in like a browser (Starlette's TestClient runs the real app in process)."""
 
+import json
 import re
 import time
 from types import SimpleNamespace
@@ -9,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from pintu import registry
-from pintu.registry import users
+from pintu.registry import provision, users
 from pintu.web import auth
 from pintu.web.app import create_app
 from tests.gateway.conftest import make_office
@@ -30,6 +31,8 @@ def make_console_office(path, database=None, capacity=40):
     registry.add_site(office.data, "pasar", "Pasar Baru", 100, "dose1", "Puskesmas Pasar", "8h")
     registry.add_door(office.data, "pasar-gate", "pasar", "in")
     registry.set_site(office.data, "kantor", hold="10m")  # time enough for a browser to confirm a YELLOW
+    _, config_path = provision.add_unit(office.data, "door-3", "lobby", "serial")  # the real firmware's unit
+    office.units["door-3"] = json.loads(open(config_path).read())
     for name, (role, sites) in ACCOUNTS.items():
         users.add_user(office.data, name, role, PASSWORD, sites)
     return office
