@@ -221,3 +221,34 @@ def test_accounts_are_checked_against_the_database_at_every_request(console):
     users.remove_user(console.data, "kepala")
     assert browser.get("/office/kantor").status_code == 303
     assert set(ACCOUNTS) - {"kepala"} == {u["name"] for u in users.list_users(console.data)}
+
+
+@pytest.mark.sqlite_only
+def test_pintu_web_binds_loopback_by_default_and_warns_beyond_it(console):
+    import subprocess
+    import sys
+
+    from pintu.cli.web import parse_bind
+    from pintu.errors import PintuError
+    from tests.mosquitto import free_port, wait_port
+
+    assert parse_bind("127.0.0.1:8080") == ("127.0.0.1", 8080, True)
+    assert parse_bind("[::1]:8080") == ("::1", 8080, True)
+    assert parse_bind("0.0.0.0:8080") == ("0.0.0.0", 8080, False)
+    for bad in ("8080", "127.0.0.1:0", "127.0.0.1:http", ":8080", "127.0.0.1:99999"):
+        with pytest.raises(PintuError, match="bad --bind"):
+            parse_bind(bad)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "pintu.cli", "--data", console.office.path, "web", "--bind",
+                               "0.0.0.0:%d" % port], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        warning = server.stderr.readline()
+        wait_port(port, timeout=30)
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    assert warning.startswith("pintu: warning:") and "TLS" in warning
+    nothing = subprocess.run([sys.executable, "-m", "pintu.cli", "--data", str(console.office.path) + "-none", "web"],
+                             capture_output=True, text=True, timeout=60)
+    assert nothing.returncode == 2 and nothing.stderr.startswith("pintu: no pintu data") and "Traceback" not in \
+        nothing.stderr
