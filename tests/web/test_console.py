@@ -252,3 +252,34 @@ def test_pintu_web_binds_loopback_by_default_and_warns_beyond_it(console):
                              capture_output=True, text=True, timeout=60)
     assert nothing.returncode == 2 and nothing.stderr.startswith("pintu: no pintu data") and "Traceback" not in \
         nothing.stderr
+
+
+def test_the_live_stream_sends_the_sites_new_events_only(console):
+    """The SSE stream of a door view: every event of its site newer than the one the page had (or Last-Event-ID),
+    none of another site's; on both backends (one indexed query per look)."""
+    first = black_events(console)  # one at kantor, one at pasar
+    checkin.admit(console.data, "kantor", PEOPLE["budi"][0])  # GREEN at kantor
+    kantor = [e["id"] for e in reversed(events.list_events(console.data, "kantor"))]
+    browser = Browser(console.app)
+    browser.login("kota")  # may see both sites
+
+    def streamed(site, **kw):
+        with browser.client.stream("GET", "/door/%s/stream" % site, **kw) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            body = "".join(response.iter_text())
+        return [int(line[4:]) for line in body.splitlines() if line.startswith("id: ")]
+
+    assert streamed("kantor", params={"after": 0}) == kantor
+    assert streamed("kantor", params={"after": first["kantor"]}) == kantor[1:]
+    assert streamed("kantor", headers={"last-event-id": str(kantor[-1])}) == []
+    assert streamed("pasar", params={"after": 0}) == [first["pasar"]]
+
+
+def test_an_idle_session_expires():
+    from pintu.web.auth import Sessions
+
+    key = b"k" * 32
+    cookie = Sessions(key).dump({"u": 1, "n": 0, "c": "token"})
+    assert Sessions(key).read(cookie)["u"] == 1
+    assert Sessions(key, idle_s=-1).read(cookie) is None  # older than the idle time: refused
+    assert Sessions(b"x" * 32).read(cookie) is None  # signed by another data directory's key
