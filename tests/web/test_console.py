@@ -283,3 +283,38 @@ def test_an_idle_session_expires():
     assert Sessions(key).read(cookie)["u"] == 1
     assert Sessions(key, idle_s=-1).read(cookie) is None  # older than the idle time: refused
     assert Sessions(b"x" * 32).read(cookie) is None  # signed by another data directory's key
+
+
+def test_a_yellow_is_confirmed_or_refused_from_the_console_by_person_id(console):
+    """The console's Konfirmasi/Tolak settle the hold of a person id (checkin.settle_hold_of): the same outcome as
+    the guard's card or `pintu confirm|refuse`, recorded with the console user as operator; on both backends."""
+    from pintu import registry
+    from pintu.checkin import holds
+    from pintu.gateway.gateway import Gateway
+    from pintu.registry import cards
+
+    registry.set_site(console.data, "kantor", policy_name="full")  # one dose: YELLOW, the guard checks
+    registry.add_person(console.data, "3275010707900007", "Gita")
+    registry.add_dose(console.data, "3275010707900007", "2021-03-01")
+    gateway, unit = Gateway(console.data), Unit(console.office.units["door-1"])
+    codes = [console.office.codes["dewi"]]
+    codes.append(cards.issue_card(console.data, "3275010707900007", "kantor")["code"].encode())
+    for code in codes:
+        unit.answer(ask(gateway, unit.scan(code)))
+    held = [h["person"] for h in holds.pending(console.data, "kantor")]
+    assert len(held) == 2 and console.data.store.count_inside("kantor") == 0
+    browser = Browser(console.app)
+    browser.login("satpam")
+    page = browser.get("/door/kantor").text
+    assert all('data-person="%d"' % person in page for person in held)
+    assert browser.post("/door/kantor/hold/%d/confirm" % held[0]).status_code == 303
+    assert browser.post("/door/kantor/hold/%d/refuse" % held[1]).status_code == 303
+    assert console.data.store.count_inside("kantor") == 1 and holds.pending(console.data, "kantor") == []
+    confirmed, refused = events.list_events(console.data, "kantor", limit=2)[::-1]
+    user = console.data.store.find_user("satpam")["id"]
+    assert (confirmed["verdict"], confirmed["reason"], confirmed["person"]) == ("GREEN", "guard_confirmed", held[0])
+    assert (refused["verdict"], refused["reason"], refused["person"]) == ("HOLD", "guard_refused", held[1])
+    assert confirmed["operator"] == refused["operator"] == "user:%d" % user
+    again = browser.post("/door/kantor/hold/%d/confirm" % held[1])  # nothing pending any more: a clear error
+    assert again.status_code == 400 and "nothing is waiting" in again.text
+    assert console.data.store.count_inside("kantor") == 1
