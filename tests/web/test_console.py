@@ -163,6 +163,10 @@ def test_one_address_trying_many_names_is_throttled(console):
     for name in ("a1", "a2", "a3", "a4", "a5"):
         assert browser.login(name, "wrong-password").status_code == 401
     assert browser.login("kota").status_code == 429  # same address, another (real) name
+    console.clock.now += 3600 + 1  # an hour without a failure: the address starts afresh
+    for name in ("b1", "b2", "b3", "b4"):
+        assert browser.login(name, "wrong-password").status_code == 401
+    assert browser.login("kota").status_code == 303
 
 
 def test_session_cookie_logout_tampering_and_password_change(console):
@@ -318,3 +322,19 @@ def test_a_yellow_is_confirmed_or_refused_from_the_console_by_person_id(console)
     again = browser.post("/door/kantor/hold/%d/confirm" % held[1])  # nothing pending any more: a clear error
     assert again.status_code == 400 and "nothing is waiting" in again.text
     assert console.data.store.count_inside("kantor") == 1
+
+
+def test_the_hourly_chart_is_svg_drawn_on_the_server():
+    from xml.etree import ElementTree
+
+    from pintu.web.charts import COLOURS, hours_chart
+
+    labels = {"GREEN": "HIJAU", "RED": "<b>", "BLACK": "X"}
+    svg = hours_chart({"09": {"GREEN": 3, "RED": 1}, "14": {"BLACK": 2}}, labels)
+    tree = ElementTree.fromstring(svg)  # well-formed: a label is escaped, never markup
+    ns = "{http://www.w3.org/2000/svg}"
+    bars = [r for r in tree.iter(ns + "rect") if r.find(ns + "title") is not None]
+    assert sorted((r.find(ns + "title").text, r.get("fill")) for r in bars) == sorted([
+        ("09:00 HIJAU 3", COLOURS["GREEN"]), ("09:00 <b> 1", COLOURS["RED"]), ("14:00 X 2", COLOURS["BLACK"])])
+    heights = {r.find(ns + "title").text: float(r.get("height")) for r in bars}
+    assert heights["09:00 HIJAU 3"] == 3 * heights["09:00 <b> 1"]  # bars in proportion to the counts

@@ -83,17 +83,19 @@ def token_ok(session, sent):
 
 class LoginThrottle:
     """After FREE_FAILURES failed logins for a name or from an address, further tries are refused for a delay that
-    doubles with each failure, up to MAX_DELAY_S; a correct login clears the name's count. Counts live in memory
-    (one `pintu web` process) and at most MAX_TRACKED keys are kept, oldest dropped first."""
+    doubles with each failure, up to MAX_DELAY_S; a correct login clears the name's count, and a key without a failure
+    for FORGET_S starts afresh (an office's shared address is not punished for last month's typos). Counts live in
+    memory (one `pintu web` process); at most MAX_TRACKED keys are kept, the oldest dropped first."""
 
     FREE_FAILURES = 5
     FIRST_DELAY_S = 2
     MAX_DELAY_S = 15 * 60
+    FORGET_S = 3600
     MAX_TRACKED = 10000
 
     def __init__(self, clock=time.monotonic):
         self._clock = clock
-        self._failures = OrderedDict()  # key -> (count, blocked until)
+        self._failures = OrderedDict()  # key -> (count, blocked until, last failure)
 
     def wait(self, keys):
         """Seconds before another try is allowed for any of keys (0: now)."""
@@ -104,11 +106,12 @@ class LoginThrottle:
     def failed(self, keys):
         now = self._clock()
         for key in keys:
-            count = self._failures.pop(key, (0, 0))[0] + 1
+            count, _, last = self._failures.pop(key, (0, 0, now))
+            count = 1 if now - last > self.FORGET_S else count + 1
             blocked = 0
             if count >= self.FREE_FAILURES:
                 blocked = now + min(self.FIRST_DELAY_S * 2 ** (count - self.FREE_FAILURES), self.MAX_DELAY_S)
-            self._failures[key] = (count, blocked)
+            self._failures[key] = (count, blocked, now)
             while len(self._failures) > self.MAX_TRACKED:
                 self._failures.popitem(last=False)
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pintu.checkin import events, holds, occupancy
 from pintu.registry import sites
+from pintu.web.charts import hours_chart
 from pintu.web.messages import reason_text, text, verdict_text
 from pintu_protocol.verdicts import HOLD, R_GUARD_CHECK, reason_name, verdict_name
 
@@ -68,8 +69,6 @@ def site_devices(data, site_id, at=None):
 
 
 def office_page(data, site_id, lang, since=None, verdict=None, limit=100, at=None):
-    from pintu.web.charts import hours_chart
-
     at = time.time() if at is None else at
     today = datetime.fromtimestamp(at).date().isoformat()
     report = next((s for s in events.day_report(data, today)["sites"] if s["site"] == site_id),
