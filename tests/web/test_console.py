@@ -142,6 +142,23 @@ def test_every_post_needs_the_sessions_form_token(console):
     assert response.status_code == 403  # the login form is protected too
 
 
+def test_a_form_is_bounded(console):
+    browser = Browser(console.app)
+    browser.login("satpam")
+
+    def chunks():  # no Content-Length: the body arrives in pieces and is counted as it comes
+        for _ in range(40):
+            yield b"nik=" + b"1" * 1000 + b"&"
+
+    sent = browser.client.post("/door/kantor/manual/check", content=chunks(),
+                               headers={"content-type": "application/x-www-form-urlencoded"})
+    assert sent.status_code == 413
+    many = "&".join("f%d=1" % i for i in range(30)) + "&csrf=" + browser.token
+    assert browser.client.post("/door/kantor/manual/check", content=many.encode(), headers={
+        "content-type": "application/x-www-form-urlencoded"}).status_code == 400
+    assert browser.post("/door/kantor/manual/check", {"nik": "not-a-nik"}).status_code == 400  # one-line error
+
+
 def test_login_throttle_refuses_for_a_growing_delay(console):
     browser = Browser(console.app)
     for _ in range(5):
@@ -274,6 +291,7 @@ def test_the_live_stream_sends_the_sites_new_events_only(console):
         return [int(line[4:]) for line in body.splitlines() if line.startswith("id: ")]
 
     assert streamed("kantor", params={"after": 0}) == kantor
+    assert streamed("kantor", params={"after": "9" * 40}) == kantor  # out of range: read as "from the start"
     assert streamed("kantor", params={"after": first["kantor"]}) == kantor[1:]
     assert streamed("kantor", headers={"last-event-id": str(kantor[-1])}) == []
     assert streamed("pasar", params={"after": 0}) == [first["pasar"]]

@@ -7,6 +7,7 @@ Not logged in: a redirect to /login. A POST without the session's form token: 40
 """
 
 import threading
+import urllib.parse
 
 import jinja2
 from starlette.concurrency import run_in_threadpool
@@ -23,7 +24,8 @@ ANY = users.ROLES
 DOOR = users.ROLES  # an office admin and a city admin may stand in for the guard
 OFFICE = (users.CITY_ADMIN, users.OFFICE_ADMIN)
 CITY = (users.CITY_ADMIN,)
-MAX_BODY = 16 * 1024  # every form here is a few fields
+MAX_BODY = 16 * 1024  # every form here is a few short fields
+MAX_FIELDS = 20
 SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                  b"frame-ancestors 'none'"),
@@ -129,6 +131,20 @@ def not_found(lang):
     return PlainTextResponse(text(lang, "not_found"), status_code=404)
 
 
+async def read_form(request):
+    """A POST's urlencoded fields, read up to MAX_BODY bytes and MAX_FIELDS fields (a body without a length, sent in
+    chunks, is counted as it comes). -> dict, or the 413/400 Response."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return PlainTextResponse("too large", status_code=413)
+    try:
+        return dict(urllib.parse.parse_qsl(body.decode("utf-8"), max_num_fields=MAX_FIELDS))
+    except (UnicodeDecodeError, ValueError):
+        return PlainTextResponse("bad form", status_code=400)
+
+
 def guarded(roles, methods=("GET",)):
     """A route for these roles: the endpoint (request, ctx) runs in a worker thread, after the checks."""
 
@@ -136,9 +152,9 @@ def guarded(roles, methods=("GET",)):
         async def endpoint(request):
             form = None
             if request.method == "POST":
-                if int(request.headers.get("content-length") or 0) > MAX_BODY:
-                    return PlainTextResponse("too large", status_code=413)
-                form = dict(await request.form(max_files=0, max_fields=20))
+                form = await read_form(request)
+                if isinstance(form, Response):
+                    return form
             console = request.app.state.console
             return await run_in_threadpool(_handle, console, handler, request, roles, form)
 

@@ -5,6 +5,8 @@ with the site's policy first, then admitted or turned away; or checked out). Dec
 
 import asyncio
 import json
+import logging
+import sqlite3
 import time
 
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +22,7 @@ MAX_MANUAL = 1000  # checks waiting at once: a flood of them never grows the pro
 POLL_S = 0.25  # the live stream's look at the database
 STREAM_S = 300  # a stream ends after this; the browser reconnects with Last-Event-ID (and a fresh session check)
 KEEPALIVE_S = 15
+log = logging.getLogger("pintu.web")
 
 
 
@@ -36,18 +39,23 @@ async def door_stream(request):
     ctx = await run_in_threadpool(console.context, request, DOOR, None)
     if isinstance(ctx, Response):
         return ctx
-    try:
-        after = int(request.headers.get("last-event-id") or request.query_params.get("after") or 0)
-    except ValueError:
-        after = 0
+    # The last event the page has: a number the browser sends back, bounded before it reaches the database.
+    after = int_param(request.headers.get("last-event-id") or request.query_params.get("after")) or 0
     site, lang = ctx.site, ctx.lang
+
+    def look(since):
+        try:
+            return views.new_events(console.data(), [site], since, lang)
+        except sqlite3.Error as exc:  # storage failing: the page shows nothing new, and tries again
+            log.warning("live view: storage error (%s)", exc)
+            return []
 
     async def stream():
         nonlocal after
         started = last_sent = time.monotonic()
         yield "retry: 1000\n\n"
         while time.monotonic() - started < (console.stream_s or STREAM_S):
-            rows = await run_in_threadpool(lambda since=after: views.new_events(console.data(), [site], since, lang))
+            rows = await run_in_threadpool(look, after)
             for row in rows:
                 after = row["id"]
                 last_sent = time.monotonic()
