@@ -297,6 +297,16 @@ def test_the_live_stream_sends_the_sites_new_events_only(console):
     assert streamed("pasar", params={"after": 0}) == [first["pasar"]]
 
 
+def test_the_session_key_is_owner_only_and_kept(console):
+    import os
+
+    from pintu.data.datadir import session_key
+
+    path = os.path.join(console.office.path, "session.key")
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    assert session_key(console.office.path) == open(path, "rb").read()  # made once, then read
+
+
 def test_an_idle_session_expires():
     from pintu.web.auth import Sessions
 

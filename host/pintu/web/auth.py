@@ -1,46 +1,27 @@
 """The console's sessions, form tokens and login throttle.
 
-A session is a signed cookie (itsdangerous, with a key file in the data directory): the account id, the account's
-session number (a new password or a removed account ends every older session) and the form token (CSRF) of this
-session. It is HttpOnly, SameSite=Strict, Path=/ (and Secure over https), and expires after IDLE_S without a
-request: every page refreshes it. A visitor who is not logged in gets a session with a form token only, so the login
-form is protected as every other form is.
+A session is a signed cookie (itsdangerous; the key is the data directory's session.key, data/datadir.py): the
+account id, the account's session number (a new password, a logout or a removed account ends every older session)
+and the form token (CSRF) of this session. It is HttpOnly, SameSite=Strict, Path=/ (and Secure over https), and
+expires after IDLE_S without a request: every page refreshes it. A visitor who is not logged in gets a session with a
+form token only, so the login form is protected as every other form is.
 """
 
 import hmac
-import os
 import secrets
 import time
 from collections import OrderedDict
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from pintu.data.files import write_private
-
 COOKIE = "pintu_session"
 LANG_COOKIE = "pintu_lang"
-SESSION_KEY_NAME = "session.key"  # in the data directory, owner-only like nik.key and issuing.key
 IDLE_S = 30 * 60  # a console left alone for half an hour asks for the password again (OWASP: 15-30 min)
 FORM_FIELD = "csrf"
 
 
 def new_token():
     return secrets.token_urlsafe(24)
-
-
-def session_key(data_dir):
-    """The data directory's session-signing key: read, or made owner-only on first use (data/files.py)."""
-    path = os.path.join(data_dir, SESSION_KEY_NAME)
-    try:
-        with open(path, "rb") as f:
-            key = f.read()
-        if len(key) >= 32:
-            return key
-    except FileNotFoundError:
-        pass
-    key = secrets.token_bytes(32)
-    write_private(path, key)
-    return key
 
 
 class Sessions:

@@ -13,7 +13,7 @@ import jinja2
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from pintu.data.datadir import DataDir
+from pintu.data.datadir import DataDir, session_key
 from pintu.errors import PintuError
 from pintu.registry import users
 from pintu.web import auth
@@ -67,7 +67,7 @@ class Console:
     def __init__(self, data_dir, throttle=None, idle_s=auth.IDLE_S, stream_s=None):
         self.data_dir = str(data_dir)
         self.stream_s = stream_s  # how long one live stream lasts (None: door.STREAM_S); tests shorten it
-        self.sessions = auth.Sessions(auth.session_key(self.data_dir), idle_s)
+        self.sessions = auth.Sessions(session_key(self.data_dir), idle_s)
         self.throttle = throttle or auth.LoginThrottle()
         self.templates = jinja2.Environment(loader=jinja2.PackageLoader("pintu.web", "templates"), autoescape=True)
         self.manual = {}  # token -> (nik, site, user id, expires): a checked NIK waits here, never in the page
