@@ -71,7 +71,15 @@ def test_short_password_and_a_name_taken_twice_are_refused(ready):
 def test_passwords_differ_on_the_terminal(ready, monkeypatch):
     answers = iter(["first-password-1", "second-password"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    monkeypatch.setattr("pintu.cli.users._on_terminal", lambda: True)
     assert "differ" in ready("user", "add", "satpam", "--role", "guard", "--site", "kantor", expect=2).stderr
+
+
+def test_without_a_terminal_the_password_is_asked_for_on_stdin(ready):
+    result = ready("user", "add", "satpam", "--role", "guard", "--site", "kantor", expect=2)
+    assert "--password-stdin" in result.stderr and "Password" not in result.output
+    # A typo is told first, before any password is asked for.
+    assert "unknown site" in ready("user", "add", "satpam", "--role", "guard", "--site", "nowhere", expect=2).stderr
 
 
 def test_authenticate_stores_only_a_hash_and_ends_old_sessions(data):

@@ -11,13 +11,23 @@ from pintu.registry import users
 from pintu.registry.validate import MAX_PASSWORD
 
 
+def _on_terminal():
+    return sys.stdin.isatty()
+
+
 def _read_password(from_stdin):
     """From the terminal, twice, never echoed; or the first line of stdin (--password-stdin, for scripts)."""
     if from_stdin:
         line = sys.stdin.readline(MAX_PASSWORD + 2)
         return line.rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Password again: ") != first:
+    if not _on_terminal():  # getpass would read it from stdin and echo it: say how instead
+        raise PintuError("no terminal to ask the password on: give it on stdin with --password-stdin")
+    try:
+        first = getpass.getpass("Password: ")
+        again = getpass.getpass("Password again: ")
+    except EOFError:
+        raise PintuError("no password given") from None
+    if again != first:
         raise PintuError("the passwords differ")
     return first
 
@@ -41,6 +51,7 @@ def user():
 def user_add(ctx, name, role, sites, password_stdin, as_json):
     """Add a console account; asks for its password (at least 10 characters)."""
     data = data_of(ctx)
+    users.check_new_user(data, name, role, sites)  # a typo is told before the password is asked
     result = users.add_user(data, name, role, _read_password(password_stdin), sites)
     emit(as_json, result, lambda r: click.echo("user %s added (%s%s)" % (
         r["name"], r["role"], ": " + ", ".join(r["sites"]) if r["sites"] else "")))
@@ -65,7 +76,9 @@ def user_list(ctx, as_json):
 @click.pass_context
 def user_passwd(ctx, name, password_stdin):
     """Set a new password for NAME; their open sessions end."""
-    users.set_password(data_of(ctx), name, _read_password(password_stdin))
+    data = data_of(ctx)
+    users.find_user(data, name)  # an unknown name is told before the password is asked
+    users.set_password(data, name, _read_password(password_stdin))
     click.echo("password of %s changed" % name)
 
 

@@ -41,10 +41,20 @@ def _check_sites(data, role, sites):
     return [get_site(data, site)["id"] for site in sites]
 
 
-def add_user(data, name, role, password, sites=(), at=None):
-    """A new console account. -> user_dict."""
+def check_new_user(data, name, role, sites=()):
+    """Everything about a new account but its password, checked before anyone is asked for one.
+    -> (name, role, site ids)."""
     name = check_user_name(name)
     role = check_choice("role", role, ROLES)
+    site_ids = _check_sites(data, role, sites)
+    if data.store.find_user(name) is not None:
+        raise PintuError("user %r already exists" % name)
+    return name, role, site_ids
+
+
+def add_user(data, name, role, password, sites=(), at=None):
+    """A new console account. -> user_dict."""
+    name, role, _ = check_new_user(data, name, role, sites)
     password = check_password(password)
     hash_text = _HASHER.hash(password)  # before the transaction: hashing takes tens of milliseconds
     with data.store.write():
@@ -56,6 +66,11 @@ def add_user(data, name, role, password, sites=(), at=None):
 
 def list_users(data):
     return [user_dict(row, data.store.sites_of_user(row["id"])) for row in data.store.list_users()]
+
+
+def find_user(data, name):
+    """The account row of NAME; PintuError if there is none."""
+    return _get(data, name)
 
 
 def _get(data, name):
