@@ -27,6 +27,10 @@ _REPLAY_BACKOFF_MAX_MS = const(60000)
 _HELLO_BACKOFF_MIN_MS = const(2000)
 _HELLO_BACKOFF_MAX_MS = const(60000)
 _U16 = const(0xFFFF)
+# How long after showing a HOLD the unit still opens the door for a guard's confirmation of it pushed by the host: the
+# longest hold a site can set (30 min). The host's rule is shorter (checkin/door_opens.py: 15 s after the
+# confirmation, never after the hold's end); this bound only stops a frame delayed beyond any hold from opening.
+_HELD_MS = const(1800000)
 _CONFIG_FIELDS = ("verdict_timeout_ms", "feedback_ms", "relay_ms", "repeat_ms", "heartbeat_s", "offline_queue")
 
 
@@ -67,6 +71,7 @@ class App:
         self.errors = 0
         self.last_error = ""
         self.last_verdict = None
+        self._held = None  # [scan id, shown at] of the last HOLD shown: the one scan a confirmation may open for
         self.display = None  # a board's display (firmware/display.py), or None
         # The owner's window on what a visitor is shown (the simulator, tests; None on a board): on_shown(scan id,
         # verdict code), once per scan shown, a host verdict or OFFLINE (its pattern: verdicts.verdict_pattern).
@@ -141,20 +146,35 @@ class App:
             self.last_error = _short("host error %d %s" % (msg.code, msg.detail))
 
     def _on_verdict(self, verdict):
-        if self.state == WAITING and verdict.scan == self._pending[0].scan:
+        held = self._held
+        answer = self.state == WAITING and verdict.scan == self._pending[0].scan  # the pending scan's verdict
+        if answer:
             self._pending = None
-            self.state = FEEDBACK
-            self.last_verdict = verdict
-            self.counts["verdicts"] += 1
-            s = self.settings
-            # Unknown codes get the refusal pattern and never the relay (verdicts.verdict_pattern / opens_door).
-            self.feedback.verdict(verdict.verdict, s["feedback_ms"], s["relay_ms"])
-            self._shown(verdict.scan, verdict.verdict, verdict)
-            self.queue.release()  # shown: the host's record of it stands
+            if verdict.verdict == verdicts.HOLD:
+                self._held = [verdict.scan, self._clock.ticks_ms()]
         elif self._inflight is not None and verdict.scan == self._inflight[0]:
             self._replayed()  # an answer to the QUEUED replay in flight: recorded by the host, shown to nobody
-        # A late verdict for a scan already shown as OFFLINE settles nothing: its record stays queued, so the QUEUED
-        # replay tells the host the door stayed shut and the host undoes an admission nobody saw.
+            return
+        elif (held and verdict.scan == held[0] and verdict.verdict == verdicts.GREEN and self.state != WAITING
+              and ticks_diff(self._clock.ticks_ms(), held[1]) < _HELD_MS):
+            # A guard confirmed the HOLD this unit showed from the CLI or the console (the host pushes it, issue 19):
+            # the door opens once for it, then the scan is forgotten. Not while another scan waits for its verdict
+            # (someone else stands at the scanner); the frame's tag says the host sent it (session).
+            self._held = None
+        else:
+            # Any other unsolicited verdict is ignored. A late verdict for a scan already shown as OFFLINE settles
+            # nothing: its record stays queued, so the QUEUED replay tells the host the door stayed shut and the host
+            # undoes an admission nobody saw.
+            return
+        self.state = FEEDBACK
+        self.last_verdict = verdict
+        self.counts["verdicts"] += 1
+        s = self.settings
+        # Unknown codes get the refusal pattern and never the relay (verdicts.verdict_pattern / opens_door).
+        self.feedback.verdict(verdict.verdict, s["feedback_ms"], s["relay_ms"])
+        self._shown(verdict.scan, verdict.verdict, verdict)
+        if answer:
+            self.queue.release()  # shown: the host's record of it stands
 
     def _apply_config(self, msg):
         bounds = self.settings["bounds"]

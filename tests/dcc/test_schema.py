@@ -123,7 +123,8 @@ def broken(draw):
         other = draw(st.sampled_from([k for k in "vtr" if k != kind]))
         hcert[other] = BASES[other][other]
     else:
-        hcert["nam"]["fnt"] = draw(st.text(min_size=1, max_size=20).filter(lambda t: not t.isupper()))
+        # Not an ICAO transliteration ("<" alone is one: isupper() is False for it, so it cannot be the test).
+        hcert["nam"]["fnt"] = draw(st.text(min_size=1, max_size=20).filter(lambda t: not dcc_schema._ICAO.fullmatch(t)))
     return hcert
 
 

@@ -9,6 +9,7 @@ from tests.conftest import ROOT, run_portable_suite
 
 FIRMWARE_SUITES = [
     "tests.portable.test_firmware_app",
+    "tests.portable.test_firmware_guard_push",
     "tests.portable.test_firmware_scanner",
     "tests.portable.test_firmware_storage",
     "tests.portable.test_firmware_parts",

@@ -3,6 +3,8 @@ whose relay says whether the door opened. One card at a full site keeps the door
 and opens the door once when the guard's card is scanned at that unit; a YELLOW left alone gives its place back; a
 card revoked during the visit still lets its holder out."""
 
+import os
+import subprocess
 import time
 
 import pytest
@@ -23,7 +25,7 @@ from pintu_protocol.verdicts import (
     R_REVOKED,
 )
 from tests.conftest import require_program
-from tests.reliability.harness import SITE, Office, mqtt_serve, mqtt_units, nik_of, relay_pulses, wait_for
+from tests.reliability.harness import PINTU, SITE, Office, mqtt_serve, mqtt_units, nik_of, relay_pulses, wait_for
 
 pytestmark = pytest.mark.mosquitto
 HOLD_S = 5
@@ -108,6 +110,30 @@ def test_a_yellow_waits_for_the_guards_card_and_the_door_opens_once(door):
     assert inside(door) == 2
     confirmed = [e for e in events(door) if e[1] == R_GUARD_CONFIRMED]
     assert confirmed == [(GREEN, R_GUARD_CONFIRMED, "guard:1")]
+
+
+def test_a_yellow_confirmed_with_pintu_confirm_opens_the_door_it_waits_at(door):
+    """Issue 19: the guard answers from the CLI (another process than `pintu serve`): the unit the visitor waits at
+    opens its door once; a refusal opens nothing."""
+    in1, in2 = door.units["in-1"], door.units["in-2"]
+    with DataDir(door.path) as data:
+        registry.add_dose(data, nik_of(3), "2021-04-01")  # a second YELLOW
+    assert show(in1, door.codes[4])[:3:2] == (HOLD, 0)
+    assert show(in2, door.codes[3])[:3:2] == (HOLD, 0)
+    before = relay_pulses(in1), relay_pulses(in2)
+    env = dict(os.environ, PINTU_DATA=door.path)
+    confirm = subprocess.run(PINTU + ["confirm", "--site", SITE, nik_of(4), "--operator", "Joko"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert confirm.returncode == 0, confirm.stderr
+    assert wait_for(lambda: relay_pulses(in1) > before[0], 10, 0.01), in1.status()
+    refuse = subprocess.run(PINTU + ["refuse", "--site", SITE, nik_of(3)], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert refuse.returncode == 0, refuse.stderr
+    time.sleep(2)  # a few of the gateway's looks
+    assert (relay_pulses(in1), relay_pulses(in2)) == (before[0] + 1, before[1])  # once, and only where confirmed
+    assert in1.shown[-1][1] == GREEN and in1.app.last_verdict.reason == R_GUARD_CONFIRMED
+    assert inside(door) == 1
+    assert (GREEN, R_GUARD_CONFIRMED, "Joko") in events(door)
 
 
 def test_a_yellow_left_alone_gives_its_place_back(door):

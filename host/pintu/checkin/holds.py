@@ -2,16 +2,19 @@
 site's hold time passes and the place is released (issue 13, "The guard's confirmation").
 
 A hold counts against capacity (policy.SiteState.held) but nobody is inside until it is confirmed: confirming opens
-the visit then, at the door the visitor stands at. A guard confirms by scanning their own card (credentials.GUARD) at
-the unit where the YELLOW was shown, within the hold time: the newest pending hold at that unit becomes GREEN and the
-door opens once; a guard's card with nothing pending there admits nobody (GUARD_IDLE). `pintu confirm` and
-`pintu refuse` do the same by NIK from the CLI. Every step is an event: HOLD/guard_check when the place is held,
-GREEN/guard_confirmed with the guard as operator, HOLD/guard_refused or HOLD/hold_expired when the place is released.
-All of it runs inside the caller's write transaction (decide.py), like every other change to who is inside.
+the visit then, at the door the visitor stands at. A guard confirms by scanning their own card (credentials.GUARD)
+at the unit where the YELLOW was shown, within the hold time: the newest pending hold at that unit becomes GREEN and
+the door opens once; a guard's card with nothing pending there admits nobody (GUARD_IDLE). `pintu confirm` and
+`pintu refuse` do the same by NIK from the CLI (and the console): a confirmation by hand also records that the door
+of the unit the visitor waits at must open, which a gateway worker then sends it (door_opens.py). Every step is an
+event: HOLD/guard_check when the place is held, GREEN/guard_confirmed with the guard as operator, HOLD/guard_refused
+or HOLD/hold_expired when the place is released. All of it runs inside the caller's write transaction (decide.py),
+like every other change to who is inside.
 """
 
 import time
 
+from pintu.checkin import door_opens
 from pintu.errors import PintuError
 from pintu.rules import policy
 from pintu.times import day_number, local_date, show_time
@@ -71,8 +74,9 @@ def hold_place(store, site_row, person_id, role, door_id, device_id, at, event_i
 
 
 def confirm(store, site_row, hold, at, how, operator, device_id=None):
-    """A guard confirmed a pending hold: the visitor is admitted now (GREEN), at the door they wait at.
-    -> (verdict, reason, person id, event id, occupancy)."""
+    """A guard confirmed a pending hold: the visitor is admitted now (GREEN), at the door they wait at. By hand
+    (how "manual"), the unit there is told to open its door (door_opens.py); a guard's card there gets the GREEN as
+    the answer to its own scan. -> (verdict, reason, person id, event id, occupancy)."""
     site_id = site_row["id"]
     person_id = hold["person_id"]
     door_id = hold["door_id"]
@@ -90,6 +94,8 @@ def confirm(store, site_row, hold, at, how, operator, device_id=None):
         store.open_visit(person_id, site_id, hold["role"], int(at), how, door_id, operator)
         verdict, reason = GREEN, R_GUARD_CONFIRMED
     event_id, occupancy = record(store, site_row, at, door_id, device_id, verdict, reason, person_id, how, operator)
+    if verdict == GREEN and how == "manual":
+        door_opens.request(store, site_row, hold, event_id, at)
     return verdict, reason, person_id, event_id, occupancy
 
 

@@ -202,6 +202,16 @@ MIGRATIONS = {
     # counts as seen, so none of the frames accepted before this step can be replayed.
     4: "ALTER TABLE devices ADD COLUMN rx_window INTEGER NOT NULL DEFAULT 0;"
        "UPDATE devices SET rx_window = -1;",
+    # Issue 19: a hold confirmed by hand (`pintu confirm`, the console) opens the door the visitor waits at. The
+    # confirmation records it on the holds row, in its own transaction: which of the unit's scans showed the HOLD
+    # (open_scan), the GREEN/guard_confirmed event the unit is shown (open_event), and the moment after which the door
+    # must no longer open (open_until); a gateway worker claims it, sends it and marks it done (checkin/door_opens.py).
+    6: "ALTER TABLE holds ADD COLUMN open_scan INTEGER;"
+       "ALTER TABLE holds ADD COLUMN open_event INTEGER;"
+       "ALTER TABLE holds ADD COLUMN open_until INTEGER;"
+       "ALTER TABLE holds ADD COLUMN open_done INTEGER;"
+       "ALTER TABLE holds ADD COLUMN open_outcome TEXT;"
+       "CREATE INDEX holds_open_pending ON holds(open_until) WHERE open_until IS NOT NULL AND open_done IS NULL;",
     # Issue 19, the web console: its accounts (an argon2 hash, never the password; `sessions` is bumped by a new
     # password or a disabled account, which ends every session signed before), the sites a guard or an office admin
     # answers for, and the BLACK alerts a guard acknowledged (so a reloaded door view keeps the unacknowledged ones).

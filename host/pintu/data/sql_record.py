@@ -126,6 +126,39 @@ class RecordSql:
     def hold_of_event(self, event_id):
         return self._one("SELECT * FROM holds WHERE event_id = ?", (event_id,))
 
+    # -- doors opened for a hold confirmed by hand (checkin/door_opens.py)
+
+    def held_scan(self, source, person_id, site_id, since, verdict):
+        """The unit's scan id of the person's latest `verdict` (HOLD) scan at this source since `since` that the
+        unit did not say it never showed, or None."""
+        row = self._one(
+            "SELECT s.scan_ref FROM events e JOIN scans s ON s.event_id = e.id"
+            " WHERE e.person_id = ? AND e.site_id = ? AND e.verdict = ? AND e.time >= ? AND s.source = ?"
+            " AND s.unshown = 0 ORDER BY e.id DESC LIMIT 1",
+            (person_id, site_id, verdict, int(since), source),
+        )
+        return row[0] if row is not None else None
+
+    def request_open(self, hold_id, scan_ref, event_id, until):
+        self._run("UPDATE holds SET open_scan = ?, open_event = ?, open_until = ? WHERE id = ?",
+                  (scan_ref, event_id, until, hold_id))
+
+    def pending_opens(self):
+        """Doors to open not yet sent nor dropped, with what the unit is shown (the confirmation's event)."""
+        return self._all(
+            "SELECT h.id, h.device_id, h.open_scan, h.open_until, e.occupancy, e.capacity, e.shown"
+            " FROM holds h JOIN events e ON e.id = h.open_event"
+            " WHERE h.open_until IS NOT NULL AND h.open_done IS NULL ORDER BY h.open_until, h.id"
+        )
+
+    def finish_open(self, hold_id, at, outcome):
+        """Mark a door open sent or dropped. -> 1 for the one caller that did it, 0 if another did first."""
+        return self._run(
+            "UPDATE holds SET open_done = ?, open_outcome = ? WHERE id = ? AND open_until IS NOT NULL"
+            " AND open_done IS NULL",
+            (int(at), outcome, hold_id),
+        ).rowcount
+
     # -- what a late replay must respect (checkin/replays.py)
 
     def mark_unshown(self, source, scan_ref):

@@ -1,7 +1,9 @@
 """The gateway: where door units meet the host. One protocol session per device, fed by any transport.
 
 A transport hands over whole frames with handle(frame, reply, origin); the gateway authenticates them against the
-device registry, decides scans through the host core and answers through reply(). It never knows the medium."""
+device registry, decides scans through the host core and answers through reply(). It never knows the medium.
+It also remembers, per unit, the reply of the link that last heard it: push_opens() sends a door open that a guard's
+confirmation by hand asked for (checkin/door_opens.py) that way, unasked."""
 
 import logging
 import sqlite3
@@ -10,11 +12,11 @@ import time
 from collections import Counter
 
 import pintu_protocol as p
-from pintu.checkin import decide_scan, host_fault
+from pintu.checkin import decide_scan, door_opens, host_fault
 from pintu.data import replay_window
 from pintu.errors import PintuError
 from pintu_protocol import errors as perr
-from pintu_protocol.verdicts import R_HOST_FAULT
+from pintu_protocol.verdicts import GREEN, R_GUARD_CONFIRMED, R_HOST_FAULT
 
 log = logging.getLogger("pintu.gateway")
 security = logging.getLogger("pintu.security")
@@ -98,6 +100,9 @@ class Gateway:
         self.stats = Counter()
         self._refusal_log = RefusalLog()
         self._sessions = {}
+        # device -> reply() of the link that last heard it: a serial unit is reachable only on its own port, and a
+        # worker sends door opens only to units it can reach. Only registered units get here: bounded by the registry.
+        self._replies = {}
         self._lock = threading.Lock()
 
     def close(self):
@@ -110,7 +115,7 @@ class Gateway:
         """One frame from a link. origin: the (site, device) the medium itself names (an MQTT topic), or None."""
         with self._lock:
             try:
-                answers = self._handle(frame, origin)
+                answers = self._handle(frame, reply, origin)
             except sqlite3.Error as e:
                 # Disk full, read-only, damaged: nothing is answered, so the unit shows OFFLINE (never admits) and
                 # keeps the scan queued until storage works again. Said once per frame, plainly.
@@ -127,7 +132,34 @@ class Gateway:
 
     # -- the steps of one frame
 
-    def _handle(self, frame, origin):
+    def push_opens(self):
+        """Send the door opens due to units this worker has heard (checkin/door_opens.py: each claimed so that one
+        worker sends it; late ones dropped): a VERDICT GREEN/guard_confirmed for the scan that showed the HOLD, on the
+        unit's session, through the link that last heard it. Called every door_opens.PUSH_EVERY_S (server.py).
+        -> the number sent."""
+        sends = []
+        with self._lock:
+            try:
+                for due in door_opens.claim(self.data.store, self._replies, self.clock()):
+                    session = self._session(due.device)
+                    if session is None:  # revoked since: nothing is sent to it
+                        continue
+                    verdict = p.Verdict(due.scan, GREEN, R_GUARD_CONFIRMED, min(due.occupancy, 0xFFFF),
+                                        min(due.capacity, 0xFFFF), _text(due.shown))
+                    sends.append((self._replies[due.device], session.send(verdict), due))
+            except sqlite3.Error as e:  # tried again at the next look, until the open's deadline
+                self.stats["storage_failed"] += 1
+                log.error("storage failed (%s): door opens wait until it works again", e)
+        for reply, frame, due in sends:
+            self.stats["door_opens"] += 1
+            log.info("%s: guard's confirmation of scan %d sent (hold %d)", due.device, due.scan, due.hold)
+            try:
+                reply(frame)
+            except Exception:  # a link gone meanwhile: that door stays shut (the guard is there)
+                log.exception("%s: door open for scan %d not sent", due.device, due.scan)
+        return len(sends)
+
+    def _handle(self, frame, reply, origin):
         try:
             header = p.read_header(frame)
         except p.ProtocolError as e:
@@ -156,6 +188,7 @@ class Gateway:
             if e.code in (perr.E_UNKNOWN_TYPE, perr.E_VERSION):
                 return [session.send(p.Error(e.code, _text(e.message)))]
             return []
+        self._replies[device_id] = reply  # authentic: this link reaches the unit now
         self.stats[p.type_name(header.msg_type)] += 1
         handler = self._HANDLERS.get(type(msg))
         return handler(self, session, msg) if handler else []

@@ -6,6 +6,7 @@ import signal
 import threading
 import time
 
+from pintu.checkin.door_opens import PUSH_EVERY_S
 from pintu.data.datadir import DataDir
 from pintu.errors import PintuError
 from pintu.gateway.gateway import Gateway
@@ -24,7 +25,9 @@ def default_ca(data_dir):
 
 
 class Server:
-    """Opens the data directory, the gateway and every link. start(), then stop() (also on a signal).
+    """Opens the data directory, the gateway and every link. start(), then stop() (also on a signal). Beside the
+    links, a thread looks every door_opens.PUSH_EVERY_S for doors a guard's confirmation by hand opens (the CLI and the
+    console run in other processes: the database is the only channel) and sends them (Gateway.push_opens).
 
     mqtt_url: one broker URL or several (a city with one Mosquitto per district: each unit belongs to one, and the
     answer to a frame goes back through the broker it came from)."""
@@ -44,12 +47,24 @@ class Server:
                          ca=ca or default_ca(data_dir))
             )
         self.stopped = threading.Event()
+        self._pushing = threading.Event()  # set: the door-open pusher stops
+        self._pusher = threading.Thread(target=self._push_opens, name="pintu-door-opens", daemon=True)
 
     def start(self):
         for link in self.links:
             link.start()
+        self._pusher.start()
         log.info("serving %d link(s)", len(self.links))
         return self
+
+    def _push_opens(self):
+        """Every PUSH_EVERY_S: the doors a guard's confirmation by hand opens (checkin/door_opens.py), sent to the
+        units this worker has heard. A failure is logged and the next look tries again: the doors keep working."""
+        while not self._pushing.wait(PUSH_EVERY_S):
+            try:
+                self.gateway.push_opens()
+            except Exception:
+                log.exception("door opens: unexpected error")
 
     def stop(self):
         if self.stopped.is_set():
@@ -57,6 +72,9 @@ class Server:
         # Links first: no new frame is taken; the frame being handled finishes its transaction under the lock.
         for link in self.links:
             link.close()
+        self._pushing.set()
+        if self._pusher.is_alive():
+            self._pusher.join()
         self.gateway.close()
         self.stopped.set()
 
