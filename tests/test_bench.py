@@ -70,3 +70,9 @@ def test_mqtt_latency_bench_runs_small():
     figures = _last_json("mqtt_latency.py", "--samples", "3")
     assert set(figures) == {"baseline_ms", "broker_only_ms", "clients_only_ms", "nodelay_ms", "samples"}
     assert figures["samples"] == 3 and all(figures[k] > 0 for k in figures)
+
+
+def test_console_live_bench_runs_small():
+    figures = _last_json("console_live.py", "--samples", "3")
+    assert set(figures) == {"samples", "p50_ms", "p95_ms", "max_ms", "decide_p50_ms", "poll_query_p50_ms"}
+    assert figures["samples"] == 3 and figures["max_ms"] >= figures["p50_ms"] > 0

@@ -130,3 +130,36 @@ def test_bench_commands_run_as_written_in_a_fresh_shell():
         result = bash(cmd + " --help", ROOT, fresh_env())
         assert result.returncode == 0, (cmd, result.stderr)
         assert "ModuleNotFoundError" not in result.stderr, (cmd, result.stderr)
+
+
+def test_readme_console_commands(tmp_path, quick_start_env):
+    """The Console section's commands, as written, in a folder where the walk-through made site kantor; `pintu web`
+    on a free port instead of 8080 (another program may hold it), asked for its login page."""
+    import urllib.request
+
+    from tests.mosquitto import free_port, wait_port
+
+    def shell(line):
+        return bash(line, tmp_path, quick_start_env)
+
+    walkthrough = commands(block(section("Operator CLI"), "sh"))
+    for line in walkthrough[:2]:  # pintu init; pintu site add kantor ...
+        assert line.startswith(("pintu init", "pintu site add kantor")) and shell(line).returncode == 0
+    lines = commands(block(section("Console"), "sh"))
+    assert lines[-1].startswith("pintu web --bind 127.0.0.1:8080")
+    for line in lines[:-1]:
+        result = shell(line)
+        assert result.returncode == 0, (line, result.stderr)
+    listed = shell("pintu user list --json")
+    assert sorted(u["name"] for u in json.loads(listed.stdout)) == ["kepala", "kota", "satpam"]
+    port = free_port()
+    server = subprocess.Popen(["bash", "-c", "exec " + lines[-1].replace(":8080", ":%d" % port)], cwd=tmp_path,
+                              env=quick_start_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_port(port, timeout=30)
+        with urllib.request.urlopen("http://127.0.0.1:%d/login" % port, timeout=10) as response:
+            assert response.status == 200 and "Masuk" in response.read().decode()
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    assert "Traceback" not in err and "warning" not in err  # loopback: no warning

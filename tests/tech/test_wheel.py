@@ -12,12 +12,14 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from pintu.tech import manifest, unit_files
 from tests.conftest import ROOT
+from tests.mosquitto import free_port, wait_port
 
 pytestmark = pytest.mark.slow
 
@@ -122,3 +124,24 @@ def test_deploy_dry_run_lists_the_files_the_wheel_carries(installed, virtual_boa
     assert {"/board.json", "/pintu.json", "/main.py", "/lib/firmware/app.mpy", "/lib/umqtt/simple.mpy",
             "/lib/pintu_protocol/session.mpy"} <= set(listed)
     assert "%d to copy, 0 unchanged, 0 to remove" % len(expected) in dry.stdout
+
+
+def test_the_console_serves_its_pages_and_assets_from_the_wheel(installed):
+    """`pintu web` from the wheel: its templates and its script and style sheet are package data, not checkout files."""
+    data = str(installed.base / "web-data")
+    assert installed.run("--data", data, "init").returncode == 0
+    assert "--bind" in installed.run("web", "--help").stdout
+    port = free_port()
+    server = subprocess.Popen([str(installed.bin / "pintu"), "--data", data, "web", "--bind", "127.0.0.1:%d" % port],
+                              cwd=installed.cwd, env=installed.env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        wait_port(port, timeout=30)
+        for path, needle in (("/login", 'name="csrf"'), ("/static/console.js", "EventSource"),
+                             ("/static/console.css", ".occupancy")):
+            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as response:
+                assert response.status == 200 and needle in response.read().decode(), path
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    assert "Traceback" not in err

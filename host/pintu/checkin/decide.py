@@ -1,7 +1,7 @@
-"""Deciding a scan, a guard's manual entry or exit, or a guard's confirmation, and recording it: one transaction
-for decision, visit, held place and event.
+"""Deciding a scan and recording it: one transaction for decision, visit, held place and event. A guard's manual
+entry, exit and answer to a YELLOW (manual.py) run through the same _decide_at_site.
 
-This is the library API the CLI (`pintu check|admit|checkout|confirm|refuse`) and the gateway call. The transaction
+This is the library API the CLI (`pintu check`) and the gateway call. The transaction
 is taken at once (BEGIN IMMEDIATE), so two doors of one site deciding at the same moment are serialised and capacity
 holds. If storage fails the decision fails closed: INVALID with reason R_HOST_FAULT, and nothing opens. Late replays
 follow replays.py; places held for the guard, holds.py.
@@ -16,10 +16,8 @@ from datetime import datetime, timezone
 from pintu.checkin import codes, holds, replays
 from pintu.checkin.occupancy import close_overdue
 from pintu.errors import PintuError
-from pintu.registry.validate import check_name
 from pintu.rules import eu_rules, policy
 from pintu.rules.credentials import GUARD
-from pintu.rules.nik import normalise_nik
 from pintu.times import day_number, local_date
 from pintu_protocol.messages import IN, OUT
 from pintu_protocol.verdicts import (
@@ -319,79 +317,6 @@ def check(data, door, code, direction=None, at=None, dry_run=False):
     if door_row is None:
         raise PintuError("unknown door %r" % door)
     return decide_scan(data, code, door=door, direction=OUT if direction == "out" else IN, at=at, dry_run=dry_run)
-
-
-def admit(data, site, nik, operator=None, at=None, dry_run=False):
-    """A guard's manual entry for someone without a phone: the same policy, recorded as manual. The guard is there,
-    so a YELLOW is admitted at once (no place is held)."""
-    return _by_hand(data, site, nik, IN, operator, at, dry_run)
-
-
-def checkout(data, site, nik, operator=None, at=None, dry_run=False):
-    """A guard's manual exit (`pintu checkout`): checks anyone out, manual admissions included, whatever their card
-    or status now (flagged as at an exit door)."""
-    return _by_hand(data, site, nik, OUT, operator, at, dry_run)
-
-
-def _operator(operator):
-    # The name a guard gives goes into the record and onto terminals: for admit, checkout, confirm and refuse alike.
-    return check_name(operator, "--operator") if operator else None
-
-
-def _by_hand(data, site, nik, direction, operator, at, dry_run):
-    operator = _operator(operator)
-    nik_hash = data.nik.hash(normalise_nik(nik))
-    at = time.time() if at is None else at
-    store = data.store
-    site_row = store.get_site(site)
-    if site_row is None:
-        raise PintuError("unknown site %r" % site)
-    try:
-        with store.write(rollback=dry_run):
-            person = store.find_person(nik_hash)
-            if person is None:
-                raise PintuError("no person with that NIK (add them with `pintu person add`)")
-            decision = _decide_at_site(
-                store, site_row, person["id"], person_state(store, person), None, direction, at, "manual",
-                operator=operator,
-            )
-    except sqlite3.Error as e:
-        _storage_failed(e)
-        return host_fault()
-    return decision._replace(event_id=None) if dry_run else decision
-
-
-def settle_hold(data, site, nik, confirm, operator=None, at=None):
-    """`pintu confirm` (confirm=True) or `pintu refuse`: the guard's answer to the YELLOW held for this person at
-    the site. Confirmed: GREEN, inside now; refused: the place is released. Raises PintuError if nothing is held."""
-    operator = _operator(operator)
-    nik_hash = data.nik.hash(normalise_nik(nik))
-    at = time.time() if at is None else at
-    store = data.store
-    site_row = store.get_site(site)
-    if site_row is None:
-        raise PintuError("unknown site %r" % site)
-    try:
-        with store.write():
-            person = store.find_person(nik_hash)
-            if person is None:
-                raise PintuError("no person with that NIK (add them with `pintu person add`)")
-            close_overdue(store, at, site_row)
-            holds.expire(store, site_row, at)
-            hold = store.pending_hold_of(person["id"], site_row["id"])
-            if hold is None:
-                raise PintuError("nothing is waiting for the guard for that person at %s (expired, or never held)"
-                                 % site_row["id"])
-            if confirm:
-                verdict, reason, _, event_id, occupancy = holds.confirm(store, site_row, hold, at, "manual", operator)
-            else:
-                verdict, reason = HOLD, holds.R_GUARD_REFUSED
-                event_id, occupancy = holds.refuse(store, site_row, hold, at, operator)
-    except sqlite3.Error as e:
-        _storage_failed(e)
-        return host_fault()
-    return Decision(verdict, reason, site_row["id"], occupancy, site_row["capacity"], policy.SHOW.get(verdict, ""),
-                    person["id"], hold["door_id"], event_id, False)
 
 
 def _storage_failed(error):

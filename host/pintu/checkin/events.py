@@ -1,5 +1,7 @@
 """The append-only decision record: listing it for operators and purging what is past retention."""
 
+import csv
+import io
 import time
 from datetime import date, datetime
 
@@ -37,6 +39,23 @@ def event_dict(row):
         "occupancy": row["occupancy"],
         "queued": bool(row["queued"]),
     }
+
+
+# The CSV export's columns (`pintu events --csv` and the console's export): every key of event_dict, in its order.
+CSV_COLUMNS = ("id", "time", "site", "door", "device", "verdict", "reason", "person", "how", "operator", "flagged",
+               "occupancy", "queued")
+
+
+def events_csv(rows):
+    """list_events' rows as CSV text: a header, then one line per event (with a name column if they carry one).
+    Read back with csv.DictReader, each field is str(value) of the JSON (`pintu events --json`), "" for null."""
+    keys = list(CSV_COLUMNS) + (["name"] if rows and "name" in rows[0] else [])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(keys)
+    for row in rows:
+        writer.writerow(["" if row.get(key) is None else row.get(key) for key in keys])
+    return out.getvalue()
 
 
 def list_events(data, site=None, since=None, verdict=None, limit=100, at=None, names=False):

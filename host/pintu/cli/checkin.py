@@ -1,6 +1,5 @@
 """`pintu check|admit|occupancy|events|trace|purge`: deciding at the door and reading the record."""
 
-import csv
 import sys
 import time
 
@@ -112,11 +111,7 @@ def events_cmd(ctx, site_id, since, verdict, limit, names, as_csv, as_json):
     rows = events.list_events(data_of(ctx), site_id, since, verdict, limit, names=names)
     columns = EVENT_COLUMNS + ((("name", "NAME"),) if names else ())
     if as_csv:
-        out = csv.writer(sys.stdout, lineterminator="\n")
-        keys = [key for key, _ in columns if key != "flag"] + ["flagged", "device", "operator", "queued"]
-        out.writerow(keys)
-        for row in rows:
-            out.writerow(["" if row.get(key) is None else row.get(key) for key in keys])
+        click.echo(events.events_csv(rows), nl=False)
         return
 
     def human(rows):

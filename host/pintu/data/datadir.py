@@ -18,6 +18,8 @@ DB_NAME = "pintu.db"
 CONFIG_NAME = "config.json"
 NIK_KEY_NAME = "nik.key"
 ISSUING_KEY_NAME = "issuing.key"
+SESSION_KEY_NAME = "session.key"  # signs the web console's session cookies (pintu/web/auth.py)
+SESSION_KEY_LEN = 32
 DEFAULT_DATA = "./pintu-data"
 
 
@@ -94,6 +96,19 @@ def read_key_file(data_dir, name):
             return f.read()
     except OSError as exc:
         raise PintuError("cannot read %s: %s" % (path, exc.strerror)) from None
+
+
+def session_key(data_dir):
+    """The key that signs the console's sessions: read, or made owner-only on its first use (a data directory made
+    before the console has none). Replacing the file ends every session."""
+    path = os.path.join(data_dir, SESSION_KEY_NAME)
+    if os.path.exists(path):
+        key = read_key_file(data_dir, SESSION_KEY_NAME)
+        if len(key) >= SESSION_KEY_LEN:
+            return key
+    key = os.urandom(SESSION_KEY_LEN)
+    write_private(path, key)
+    return key
 
 
 def open_store(data_dir):

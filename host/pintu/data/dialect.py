@@ -27,7 +27,7 @@ _DDL = (
 POSTGRESQL_EXTRA = "ALTER TABLE credentials ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY;"
 
 # Tables whose INSERT returns the new row's id (cursor.lastrowid in SQLite; RETURNING id in PostgreSQL).
-ID_TABLES = ("persons", "visits", "events", "guards", "holds")
+ID_TABLES = ("persons", "visits", "events", "guards", "holds", "users")
 _INSERT_INTO = re.compile(r"\s*INSERT INTO (\w+)", re.IGNORECASE)
 
 

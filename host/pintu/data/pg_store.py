@@ -26,6 +26,7 @@ from psycopg.adapt import Dumper
 from pintu.data import dialect, schema
 from pintu.data.sql_record import RecordSql
 from pintu.data.sql_registry import RegistrySql
+from pintu.data.sql_users import UserSql
 from pintu.errors import PintuError
 
 PG = dialect.POSTGRESQL
@@ -189,7 +190,7 @@ class Result:
         self.lastrowid = lastrowid
 
 
-class PgStore(RegistrySql, RecordSql):
+class PgStore(RegistrySql, RecordSql, UserSql):
     """A database in PostgreSQL. One PgStore per thread, like Store; connections come from the process's pool."""
 
     backend = PG

@@ -162,6 +162,29 @@ _STEP3_POSTGRESQL = """-- A visit cannot end before it began, whoever writes it 
 ALTER TABLE visits ADD CONSTRAINT visits_out_after_in CHECK (check_out IS NULL OR check_out >= check_in);
 """
 
+_STEP7 = """CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    disabled INTEGER,
+    sessions INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE user_sites (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    site_id TEXT NOT NULL REFERENCES sites(id),
+    PRIMARY KEY (user_id, site_id)
+) WITHOUT ROWID;
+CREATE TABLE alert_acks (
+    event_id INTEGER PRIMARY KEY,
+    site_id TEXT,
+    by_user TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX events_site_flagged ON events(site_id, flagged, time);
+"""
+
 # version -> SQL that takes a database from version - 1 to version. Append only: a released step never changes.
 MIGRATIONS = {
     # Issue 15, retention: a row standing for an EU certificate's holder is marked, so a purge can remove it once no
@@ -189,6 +212,10 @@ MIGRATIONS = {
        "ALTER TABLE holds ADD COLUMN open_done INTEGER;"
        "ALTER TABLE holds ADD COLUMN open_outcome TEXT;"
        "CREATE INDEX holds_open_pending ON holds(open_until) WHERE open_until IS NOT NULL AND open_done IS NULL;",
+    # Issue 19, the web console: its accounts (an argon2 hash, never the password; `sessions` is bumped by a new
+    # password or a disabled account, which ends every session signed before), the sites a guard or an office admin
+    # answers for, and the BLACK alerts a guard acknowledged (so a reloaded door view keeps the unacknowledged ones).
+    7: _STEP7,
 }
 
 SCHEMA_VERSION = max(MIGRATIONS, default=1)

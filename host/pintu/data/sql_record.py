@@ -284,6 +284,8 @@ class RecordSql:
                 "DELETE FROM visits WHERE check_out IS NOT NULL AND check_out < ?" + where, args
             ).rowcount,
         }
+        # An acknowledgement goes with the alert it answers (the console's BLACK alerts, sql_users.py).
+        self._run("DELETE FROM alert_acks WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = alert_acks.event_id)")
         counts["scans"] = self._run(
             "DELETE FROM scans WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = scans.event_id)"
         ).rowcount

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pintu.data import dialect, schema
 from pintu.data.sql_record import RecordSql
 from pintu.data.sql_registry import RegistrySql
+from pintu.data.sql_users import UserSql
 from pintu.errors import PintuError
 
 # A waiting writer retries for this long before the decision fails closed (R_HOST_FAULT).
@@ -34,7 +35,7 @@ def _why_not_writable(path):
     return ""
 
 
-class Store(RegistrySql, RecordSql):
+class Store(RegistrySql, RecordSql, UserSql):
     """One connection to an SQLite database. Use one Store per thread or process. (pg_store.PgStore is the same for
     PostgreSQL; open_database() picks one by location.)"""
 

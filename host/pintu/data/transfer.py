@@ -14,7 +14,8 @@ from pintu.data.files import write_private
 from pintu.errors import PintuError
 
 # Parents before children (foreign keys); pintu_schema is written by create_schema.
-TABLES = ("sites", "doors", "devices", "persons", "doses", "credentials", "visits", "events", "scans")
+TABLES = ("sites", "doors", "devices", "persons", "doses", "credentials", "visits", "events", "scans",
+          "users", "user_sites", "alert_acks")
 BATCH = 1000
 
 

@@ -181,3 +181,28 @@ def check_wifi(ssid, password):
     if len(password) > MAX_WIFI_PASSWORD or any(unicodedata.category(ch) == "Cc" for ch in password):
         raise PintuError("bad Wi-Fi password (at most %d characters, no control characters)" % MAX_WIFI_PASSWORD)
     return ssid, password
+
+
+# -- the web console's accounts (registry/users.py)
+
+MAX_USER_NAME = 64  # a login name: typed on a tablet, shown in the console's header and in `user list`
+MIN_PASSWORD = 10  # NIST SP 800-63B asks at least 8 of a password a person chooses; a door console gets a bit more
+MAX_PASSWORD = 256  # argon2 takes any length; a bound keeps a hostile login form from costing more than a real one
+
+
+def check_user_name(name):
+    """A console login: printable, no spaces at either end, at most MAX_USER_NAME characters."""
+    value = check_text("user name", name, MAX_USER_NAME)
+    if not value or any(ch.isspace() for ch in value):
+        raise PintuError("bad user name %s (printable, no spaces, at most %d characters)" % (_show(value),
+                                                                                             MAX_USER_NAME))
+    return value
+
+
+def check_password(password):
+    """A new password: MIN_PASSWORD to MAX_PASSWORD characters (never echoed in an error)."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise PintuError("a password needs at least %d characters" % MIN_PASSWORD)
+    if len(password) > MAX_PASSWORD:
+        raise PintuError("a password has at most %d characters" % MAX_PASSWORD)
+    return password
