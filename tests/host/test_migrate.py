@@ -8,8 +8,8 @@ from pintu import checkin, registry
 from pintu.cli import main
 from pintu.data.datadir import DataDir
 from pintu.data.transfer import TABLES
-from pintu.registry import cards
-from pintu_protocol.verdicts import GREEN
+from pintu.registry import cards, guards
+from pintu_protocol.verdicts import GREEN, HOLD
 from tests.conftest import create_postgres_database, drop_postgres_database
 
 from .conftest import NIK, NOW, add_person
@@ -39,6 +39,10 @@ def test_migrate_copies_everything_and_the_directory_carries_on(tmp_path, url):
             codes[name] = cards.issue_card(data, NIK[name], "kantor", at=NOW)["code"]
         assert checkin.decide_scan(data, codes["budi"], device="unit-1", at=NOW, scan_ref=1).verdict == GREEN
         assert data.store.accept_rx_counter("unit-1", 7) == "accepted"
+        guard = guards.add_guard(data, "Joko", "kantor", at=NOW)
+        add_person(data, "sari", ["2021-06-01"])  # one dose: YELLOW under "full", a place held for the guard
+        sari = cards.issue_card(data, NIK["sari"], "kantor", at=NOW)["code"]
+        assert checkin.decide_scan(data, sari, device="unit-1", at=NOW + 1, scan_ref=2).verdict == HOLD
         before = {table: _rows(data.store, table) for table in TABLES}
 
     result = CliRunner().invoke(main, ["--data", str(folder), "migrate", "--to", url])
@@ -52,8 +56,11 @@ def test_migrate_copies_everything_and_the_directory_carries_on(tmp_path, url):
         # are numbered after the copied ones.
         again = checkin.decide_scan(data, codes["budi"], device="unit-1", at=NOW + 5, scan_ref=1)
         assert again.verdict == GREEN and data.store.count_inside("kantor") == 1
-        assert checkin.decide_scan(data, codes["dewi"], device="unit-1", at=NOW + 9, scan_ref=2).verdict == GREEN
-        assert data.store.count_inside("kantor") == 2 and len(data.store.list_events()) == 2
+        # The held place and the guard's card came along: the guard confirms the YELLOW held before the move.
+        confirmed = checkin.decide_scan(data, guard["code"], device="unit-1", at=NOW + 7, scan_ref=3)
+        assert confirmed.verdict == GREEN and data.store.count_inside("kantor") == 2
+        assert checkin.decide_scan(data, codes["dewi"], device="unit-1", at=NOW + 9, scan_ref=4).verdict == GREEN
+        assert data.store.count_inside("kantor") == 3
         assert data.store.accept_rx_counter("unit-1", 7) == "duplicate"  # the replay window came along
 
     refused = CliRunner().invoke(main, ["--data", str(folder), "migrate", "--to", url])
@@ -67,3 +74,9 @@ def test_migrate_into_a_database_with_pintu_data_changes_nothing(tmp_path, url):
     assert result.exit_code == 2 and "already holds pintu data" in result.stderr
     with DataDir(tmp_path / "d") as data:
         assert data.store.backend == "sqlite"
+
+
+def test_every_table_of_the_record_is_migrated(tmp_path):
+    """A table added by a later schema step and forgotten in TABLES would be dropped by `pintu migrate` silently."""
+    with DataDir.init(tmp_path / "d")[0] as data:
+        assert sorted(TABLES) == sorted(data.store.tables())
