@@ -24,6 +24,7 @@ import psycopg_pool
 from psycopg.adapt import Dumper
 
 from pintu.data import dialect, schema
+from pintu.data.batching import BatchSupport
 from pintu.data.sql_record import RecordSql
 from pintu.data.sql_registry import RegistrySql
 from pintu.errors import PintuError
@@ -189,7 +190,7 @@ class Result:
         self.lastrowid = lastrowid
 
 
-class PgStore(RegistrySql, RecordSql):
+class PgStore(BatchSupport, RegistrySql, RecordSql):
     """A database in PostgreSQL. One PgStore per thread, like Store; connections come from the process's pool."""
 
     backend = PG
@@ -259,9 +260,14 @@ class PgStore(RegistrySql, RecordSql):
         """One write transaction holding the write lock (see the module's doc). Nested uses join the outer one;
         rollback=True discards everything (dry runs)."""
         if self._depth:
+            if self._doomed is not None:
+                raise self._doomed
             self._depth += 1
             try:
                 yield self
+            except sqlite3.Error as e:  # the server has aborted the transaction: all of it fails (batching.py)
+                self._failed(e)
+                raise
             finally:
                 self._depth -= 1
             return
@@ -276,8 +282,11 @@ class PgStore(RegistrySql, RecordSql):
             self._give_back(conn)
             raise
         self._conn, self._depth = conn, 1
+        self._transaction_began()
         try:
             yield self
+            if self._doomed is not None:
+                raise self._doomed
         except BaseException:
             self._conn, self._depth = None, 0
             try:
@@ -338,6 +347,10 @@ class PgStore(RegistrySql, RecordSql):
             cur = self._execute(conn, returning, args)
             lastrowid = cur.fetchone()[0] if returning != sql and cur.rowcount == 1 else None
             return Result(cur.rowcount, lastrowid)
+
+    def _returning(self, sql, args=()):
+        """An UPDATE ... RETURNING: the first row it returns, or None."""
+        return self._one(sql, args)
 
     def _many(self, sql, rows):
         with self._connection() as conn, _translated(), conn.cursor() as cur:

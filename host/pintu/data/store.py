@@ -9,6 +9,7 @@ import time
 from contextlib import contextmanager
 
 from pintu.data import dialect, schema
+from pintu.data.batching import BatchSupport
 from pintu.data.sql_record import RecordSql
 from pintu.data.sql_registry import RegistrySql
 from pintu.errors import PintuError
@@ -34,7 +35,7 @@ def _why_not_writable(path):
     return ""
 
 
-class Store(RegistrySql, RecordSql):
+class Store(BatchSupport, RegistrySql, RecordSql):
     """One connection to an SQLite database. Use one Store per thread or process. (pg_store.PgStore is the same for
     PostgreSQL; open_database() picks one by location.)"""
 
@@ -104,27 +105,37 @@ class Store(RegistrySql, RecordSql):
     @contextmanager
     def write(self, rollback=False):
         """One write transaction, taken at once (BEGIN IMMEDIATE) so a read-then-write cannot race another
-        connection. Nested uses join the outer transaction. rollback=True discards everything (dry runs)."""
+        connection. Nested uses join the outer transaction; a storage error in one fails the outer one too, whoever
+        catches it (batching.py). rollback=True discards everything (dry runs)."""
         if self._depth:
+            if self._doomed is not None:
+                raise self._doomed
             self._depth += 1
             try:
                 yield self
+            except sqlite3.Error as e:
+                self._failed(e)
+                raise
             finally:
                 self._depth -= 1
             return
         self._begin_immediate()
+        self._transaction_began()
         self._depth = 1
         try:
             yield self
+            if self._doomed is not None:
+                raise self._doomed
+            self._db.execute("ROLLBACK" if rollback else "COMMIT")
         except BaseException:
-            self._depth = 0
             # SQLite may have rolled back already (SQLITE_FULL does): a second ROLLBACK would fail with "no
-            # transaction is active" and hide the real error from the log.
+            # transaction is active" and hide the real error from the log. A COMMIT that failed (disk full, I/O
+            # error) may leave the transaction open: it is rolled back, so the next BEGIN works.
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise
-        self._depth = 0
-        self._db.execute("ROLLBACK" if rollback else "COMMIT")
+        finally:
+            self._depth = 0
 
     def _begin_immediate(self):
         """BEGIN IMMEDIATE, trying every LOCK_POLL_S until the connection's timeout (then the usual "database is
@@ -153,6 +164,12 @@ class Store(RegistrySql, RecordSql):
 
     def _run(self, sql, args=()):
         return self._db.execute(sql, args)
+
+    def _returning(self, sql, args=()):
+        """An UPDATE ... RETURNING (SQLite 3.35 or newer): the first row it returns, or None. Read to the end, so
+        the statement is finished before the transaction goes on."""
+        rows = self._db.execute(sql, args).fetchall()
+        return rows[0] if rows else None
 
     def _many(self, sql, rows):
         self._db.executemany(sql, rows)

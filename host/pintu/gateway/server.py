@@ -38,9 +38,11 @@ class Server:
         self.data = DataDir(data_dir)
         self.gateway = Gateway(self.data)
         self.links = [SerialLink(port, self.gateway.handle) for port in serial_ports]
+        # A serial link has one unit and waits for its answer; an MQTT link's one reader thread hands its frames on
+        # without waiting, so they gather into batches (group commit, gateway.py) while a COMMIT runs.
         for url in mqtt_urls:  # a bad address is a PintuError from pintu.addresses: one line, before anything starts
             self.links.append(
-                MqttLink(url, self.gateway.handle, username=mqtt_user, password=mqtt_password, client_id=client_id,
+                MqttLink(url, self.gateway.submit, username=mqtt_user, password=mqtt_password, client_id=client_id,
                          ca=ca or default_ca(data_dir))
             )
         self.stopped = threading.Event()
