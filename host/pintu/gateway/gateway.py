@@ -16,6 +16,7 @@ spent its counter, so its redelivery (a QoS 1 resend of the same frame) is decid
 a duplicate; a frame that was committed has. There is no wait for a batch to fill: an idle gateway decides a lone
 frame at once; under load the batches grow by themselves while each COMMIT runs."""
 
+import functools
 import logging
 import sqlite3
 import threading
@@ -46,6 +47,7 @@ DEFAULT_CONFIG = p.Config(
 )
 
 
+@functools.lru_cache(maxsize=1024)  # the same few texts (a site's referral) at every scan
 def _text(value, limit=p.MAX_TEXT):
     """Text for a frame: printable ASCII only, cut to the field's limit (what the registry holds may be neither)."""
     value = "".join(c if " " <= c <= "~" else "?" for c in str(value or ""))
@@ -133,6 +135,7 @@ class Gateway:
         self._queue = deque()
         self._wake = threading.Condition()
         self._decider = None
+        self._busy = False  # a batch taken and not yet answered
         self._closed = False
 
     def close(self):
@@ -189,6 +192,7 @@ class Gateway:
                         self._decider = None
                         return
                 batch = [self._queue.popleft() for _ in range(min(self.batch_max, len(self._queue)))]
+                self._busy = True
                 self._wake.notify_all()  # submit() callers waiting for room
             with self._lock:
                 self._decide_batch(batch)
@@ -201,10 +205,19 @@ class Gateway:
                         pending.reply(answer)
                     except Exception:  # a link that cannot send loses that answer (the unit resends), nothing more
                         log.exception("answer not sent")
+            with self._wake:
+                self._busy = False
+                self._wake.notify_all()
+
+    def wait_idle(self, timeout=None):
+        """Wait until every frame taken so far is decided and its answers released. -> False on timeout."""
+        with self._wake:
+            return self._wake.wait_for(lambda: not self._queue and not self._busy, timeout)
 
     def _decide_batch(self, batch):
         """Every frame of the batch in one write transaction; their answers only once it committed."""
         store = self.data.store
+        self.stats["batches"] += 1
         try:
             with store.write():
                 for pending in batch:
