@@ -32,7 +32,7 @@ from pintu.errors import PintuError
 PG = dialect.POSTGRESQL
 # The advisory lock every write transaction holds (any constant both sides agree on: "pintu" in ASCII).
 WRITE_LOCK = 0x70696E7475
-POOL_MAX = 4  # a worker's gateway decides one frame at a time; the rest is the retention purge and CLI calls
+POOL_MAX = 4  # a worker's gateway decides one batch at a time; the rest is the retention purge and CLI calls
 CONNECT_TIMEOUT_S = 5
 IDLE_IN_TRANSACTION_MS = 5000  # a decision holds the lock for milliseconds; a bulk import's batch for well under this
 

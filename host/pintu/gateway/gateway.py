@@ -324,7 +324,9 @@ class Gateway:
             msg.scan, decision.verdict, decision.reason, min(decision.occupancy or 0, 0xFFFF),
             min(decision.capacity or 0, 0xFFFF), _text(decision.referral),
         )
-        log.info("%s: scan %d -> %s (%s)", session.device_id, msg.scan, decision.verdict_name, decision.reason_name)
+        if log.isEnabledFor(logging.INFO):  # the names are looked up only for a log that keeps them
+            log.info("%s: scan %d -> %s (%s)", session.device_id, msg.scan, decision.verdict_name,
+                     decision.reason_name)
         return [session.send(verdict)]
 
     def _on_queued(self, session, msg):

@@ -56,14 +56,15 @@ class Server:
     def stop(self):
         if self.stopped.is_set():
             return
-        # Links first: no new frame is taken; the frame being handled finishes its transaction under the lock.
+        # Links first: no new frame is taken; the frames already taken are decided and answered, then the gateway
+        # closes the database.
         for link in self.links:
             link.close()
         self.gateway.close()
         self.stopped.set()
 
     def run_forever(self):
-        """Serve until SIGINT or SIGTERM; a committed event is never lost (each decision is its own transaction)."""
+        """Serve until SIGINT or SIGTERM; a committed event is never lost, and no answer leaves before its COMMIT."""
 
         def on_signal(signum, frame):
             log.info("signal %d: stopping", signum)
