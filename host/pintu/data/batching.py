@@ -52,7 +52,7 @@ class BatchSupport:
     def savepoint(self):
         """Inside write(): a part (one decision) whose writes are undone alone if it raises anything but a storage
         error; a storage error fails the whole transaction (see _failed)."""
-        self._run("SAVEPOINT part")
+        self._soon("SAVEPOINT part")
         try:
             yield self
         except sqlite3.Error as e:
@@ -60,12 +60,12 @@ class BatchSupport:
             raise
         except BaseException:
             self._run("ROLLBACK TO part")
-            self._run("RELEASE part")
+            self._soon("RELEASE part")
             self._swept = {}  # a rolled-back sweep is to be done again
             raise
         if self._doomed is not None:  # failed inside, and caught there (decide_scan's host fault)
             raise self._doomed
-        self._run("RELEASE part")
+        self._soon("RELEASE part")
 
     # -- the registry rows a decision reads
 

@@ -201,6 +201,7 @@ class PgStore(BatchSupport, RegistrySql, RecordSql):
         self._pool = _open_pool(url)
         self._conn = None  # the connection of the open write transaction
         self._depth = 0
+        self._deferred = ""  # statements with no result, sent in front of the transaction's next one (_soon)
         try:
             version = self.schema_version()
             if version > schema.SCHEMA_VERSION:
@@ -281,14 +282,14 @@ class PgStore(BatchSupport, RegistrySql, RecordSql):
         except BaseException:
             self._give_back(conn)
             raise
-        self._conn, self._depth = conn, 1
+        self._conn, self._depth, self._deferred = conn, 1, ""
         self._transaction_began()
         try:
             yield self
             if self._doomed is not None:
                 raise self._doomed
         except BaseException:
-            self._conn, self._depth = None, 0
+            self._conn, self._depth, self._deferred = None, 0, ""
             try:
                 if not conn.broken:
                     conn.execute("ROLLBACK")
@@ -297,10 +298,11 @@ class PgStore(BatchSupport, RegistrySql, RecordSql):
             finally:
                 self._give_back(conn)
             raise
-        self._conn, self._depth = None, 0
+        deferred = self._deferred
+        self._conn, self._depth, self._deferred = None, 0, ""
         try:
             with _translated():
-                conn.execute("ROLLBACK" if rollback else "COMMIT")
+                conn.execute(deferred + ("ROLLBACK" if rollback else "COMMIT"))
         finally:
             self._give_back(conn)
 
@@ -330,8 +332,27 @@ class PgStore(BatchSupport, RegistrySql, RecordSql):
 
     # -- the statements of sql_registry.py and sql_record.py
 
+    def _soon(self, sql):
+        """A statement with no result (SAVEPOINT, RELEASE) inside a write transaction: sent in the same round trip
+        as the transaction's next statement (its error, if any, fails that one and so the transaction)."""
+        if self._conn is None:
+            self._run(sql)
+        else:
+            self._deferred += sql + "; "
+
     def _execute(self, conn, sql, args):
-        return conn.execute(dialect.placeholders(sql), tuple(args))
+        if not self._deferred or conn is not self._conn:
+            return conn.execute(dialect.placeholders(sql), tuple(args))
+        deferred, self._deferred = self._deferred, ""
+        cur = conn.execute(dialect.placeholders(deferred + sql), tuple(args))
+        while cur.nextset():  # the results of the deferred statements come first; the caller's is the last
+            pass
+        return cur
+
+    def _flush(self, conn):
+        if self._deferred and conn is self._conn:
+            deferred, self._deferred = self._deferred, ""
+            conn.execute(deferred)
 
     def _one(self, sql, args=()):
         with self._connection() as conn, _translated():
@@ -354,11 +375,13 @@ class PgStore(BatchSupport, RegistrySql, RecordSql):
 
     def _many(self, sql, rows):
         with self._connection() as conn, _translated(), conn.cursor() as cur:
+            self._flush(conn)
             cur.executemany(dialect.placeholders(sql), [tuple(row) for row in rows])
 
     def _script(self, sql):
         """Several statements at once, inside the caller's transaction (a trigger's body keeps its semicolons)."""
         with self._connection() as conn, _translated():
+            self._flush(conn)
             conn.execute(sql)
 
     def tables(self):

@@ -165,6 +165,10 @@ class Store(BatchSupport, RegistrySql, RecordSql):
     def _run(self, sql, args=()):
         return self._db.execute(sql, args)
 
+    def _soon(self, sql):
+        """A statement with no result (SAVEPOINT, RELEASE): run now (pg_store.py sends it with the next one)."""
+        self._db.execute(sql)
+
     def _returning(self, sql, args=()):
         """An UPDATE ... RETURNING (SQLite 3.35 or newer): the first row it returns, or None. Read to the end, so
         the statement is finished before the transaction goes on."""
