@@ -14,7 +14,7 @@ from pintu.checkin import events
 from pintu.data.datadir import DataDir
 from pintu.gateway.gateway import Gateway
 from pintu.registry import cards
-from pintu_protocol.verdicts import FULL, GREEN, INVALID, R_HOST_FAULT
+from pintu_protocol.verdicts import EXIT, FULL, GREEN, INVALID, R_HOST_FAULT
 from tests.gateway.conftest import make_office
 from tests.gateway.test_gateway import Unit
 
@@ -161,3 +161,21 @@ def test_handle_still_answers_one_frame_at_a_time(big_office):
     assert unit.answer(gw.handle(unit.scan(big_office.codes["budi"]), lambda f: None)).verdict == GREEN
     gw.close()
     assert gw.handle(unit.scan(big_office.codes["dewi"]), lambda f: None) == []  # closed: nothing decided
+
+
+def test_a_reply_may_hand_the_gateway_another_frame(big_office):
+    """A link whose reply() feeds the next frame back (a simulator, a bridge) is answered, not deadlocked."""
+    gw = Gateway(big_office.data)
+    entry, exit_unit = Unit(big_office.units["door-1"]), Unit(big_office.units["door-2"])
+    follow_up = exit_unit.scan(big_office.codes["budi"], p.OUT)
+    heard = []
+
+    def reply(frame):
+        heard.append(entry.session.receive(frame).verdict)
+        heard.append(exit_unit.answer(gw.handle(follow_up, lambda f: None)).verdict)
+
+    gw.submit(entry.scan(big_office.codes["budi"]), reply)
+    assert gw.wait_idle(30)
+    assert heard == [GREEN, EXIT]
+    assert big_office.data.store.count_inside("kantor") == 0
+    gw.close()

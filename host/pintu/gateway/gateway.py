@@ -154,10 +154,15 @@ class Gateway:
         """One frame from a link, answered through reply() once the transaction that recorded it committed.
         -> the answers (none when storage failed: the unit shows OFFLINE). origin: the (site, device) the medium
         itself names (an MQTT topic), or None."""
-        pending = self._take(frame, origin, None)
-        if pending is None:
-            return []
-        pending.done.wait()
+        if threading.current_thread() is self._decider:  # a reply() that sends another frame: decided here and now
+            pending = _Pending(frame, origin, None)
+            with self._lock:
+                self._decide_batch([pending])
+        else:
+            pending = self._take(frame, origin, None)
+            if pending is None:
+                return []
+            pending.done.wait()
         for answer in pending.answers:
             reply(answer)
         return pending.answers
@@ -194,20 +199,25 @@ class Gateway:
                 batch = [self._queue.popleft() for _ in range(min(self.batch_max, len(self._queue)))]
                 self._busy = True
                 self._wake.notify_all()  # submit() callers waiting for room
-            with self._lock:
-                self._decide_batch(batch)
-            for pending in batch:
-                if pending.reply is None:
-                    pending.done.set()
-                    continue
-                for answer in pending.answers:
-                    try:
-                        pending.reply(answer)
-                    except Exception:  # a link that cannot send loses that answer (the unit resends), nothing more
-                        log.exception("answer not sent")
+            try:
+                with self._lock:
+                    self._decide_batch(batch)
+            finally:  # whatever happened, no caller of handle() is left waiting
+                self._release(batch)
             with self._wake:
                 self._busy = False
                 self._wake.notify_all()
+
+    def _release(self, batch):
+        for pending in batch:
+            if pending.reply is None:
+                pending.done.set()
+                continue
+            for answer in pending.answers:
+                try:
+                    pending.reply(answer)
+                except Exception:  # a link that cannot send loses that answer (the unit resends), nothing more
+                    log.exception("answer not sent")
 
     def wait_idle(self, timeout=None):
         """Wait until every frame taken so far is decided and its answers released. -> False on timeout."""
