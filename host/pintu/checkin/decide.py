@@ -81,10 +81,11 @@ def host_fault(door=None):
     return Decision(INVALID, R_HOST_FAULT, None, None, None, policy.SHOW[INVALID], None, door, None, False)
 
 
-def person_state(store, person_row):
+def person_state(store, person_row, dose_dates=None):
+    """dose_dates: the person's, when the caller read them with the row (store.card_holder)."""
     return policy.PersonState(
         person_row["role"],
-        tuple(store.dose_dates(person_row["id"])),
+        tuple(store.dose_dates(person_row["id"]) if dose_dates is None else dose_dates),
         person_row["status"],
         person_row["status_since"],
         person_row["status_until"],
@@ -129,7 +130,7 @@ def _resolve(store, reading, today, at):
         return None, None, reading.reason
     if reading.certificate is not None:
         return _holder(store, reading.certificate, at), None, None
-    card = store.card_holder(reading.cred_id)  # revocation is read at every scan, never remembered
+    card, dose_dates = store.card_holder(reading.cred_id)  # revocation is read at every scan, never remembered
     if card is None:
         return None, None, R_UNKNOWN
     if card["card_revoked"] is not None:
@@ -138,7 +139,7 @@ def _resolve(store, reading, today, at):
         return card["card_person"], None, R_NOT_YET_VALID
     if card["id"] is None:
         return None, None, R_UNKNOWN
-    return card["id"], person_state(store, card), None
+    return card["id"], person_state(store, card, dose_dates), None
 
 
 CERTIFICATE_ROLE = "visitor"  # someone known only by the EU certificate they carry
@@ -228,18 +229,8 @@ def _decide_at_site(
     if queued and direction == OUT and person_id is not None:
         replays.reconcile(store, site_row, person_id, at, device_id)  # may close the visit at this exit's read time
         occupancy = store.count_inside(site_id)
-    return Decision(
-        outcome.verdict,
-        outcome.reason,
-        site_id,
-        occupancy,
-        site_row["capacity"],
-        outcome.show,
-        person_id,
-        door_id,
-        event_id,
-        outcome.alert,
-    )
+    return Decision(outcome.verdict, outcome.reason, site_id, occupancy, site_row["capacity"], outcome.show, person_id,
+                    door_id, event_id, outcome.alert)
 
 
 def _guard_scan(store, site_row, reading, door_id, device_id, at, queued):

@@ -25,6 +25,29 @@ _CACHED = {
 }
 
 
+class Joined:
+    """A write() inside another: it joins the open transaction (no generator: this runs several times per frame). A
+    storage error raised through it fails the whole transaction (BatchSupport._failed)."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store):
+        self.store = store
+
+    def __enter__(self):
+        store = self.store
+        if store._doomed is not None:
+            raise store._doomed
+        store._depth += 1
+        return store
+
+    def __exit__(self, kind, error, traceback):
+        self.store._depth -= 1
+        if kind is not None and issubclass(kind, sqlite3.Error):
+            self.store._failed(error)
+        return False
+
+
 class BatchSupport:
     _doomed = None  # the storage error that ended the open transaction: everything in it fails
     _generation = None

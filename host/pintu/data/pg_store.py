@@ -24,7 +24,7 @@ import psycopg_pool
 from psycopg.adapt import Dumper
 
 from pintu.data import dialect, schema
-from pintu.data.batching import BatchSupport
+from pintu.data.batching import BatchSupport, Joined
 from pintu.data.sql_record import RecordSql
 from pintu.data.sql_registry import RegistrySql
 from pintu.errors import PintuError
@@ -256,22 +256,14 @@ class PgStore(BatchSupport, RegistrySql, RecordSql):
         must write the row): frame counters, so that they do not queue behind decisions for the write lock."""
         return self.write(lock=False)
 
-    @contextmanager
     def write(self, rollback=False, lock=True):
-        """One write transaction holding the write lock (see the module's doc). Nested uses join the outer one;
-        rollback=True discards everything (dry runs)."""
-        if self._depth:
-            if self._doomed is not None:
-                raise self._doomed
-            self._depth += 1
-            try:
-                yield self
-            except sqlite3.Error as e:  # the server has aborted the transaction: all of it fails (batching.py)
-                self._failed(e)
-                raise
-            finally:
-                self._depth -= 1
-            return
+        """One write transaction holding the write lock (see the module's doc). Nested uses join the outer one (a
+        storage error in one fails all of it: the server has aborted it; batching.py); rollback=True discards
+        everything (dry runs)."""
+        return Joined(self) if self._depth else self._transaction(rollback, lock)
+
+    @contextmanager
+    def _transaction(self, rollback, lock):
         conn = self._borrow()
         try:
             with _translated():

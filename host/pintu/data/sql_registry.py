@@ -6,7 +6,7 @@ A mixin of Store (store.py), which owns the connection and the transactions; not
 
 import sqlite3
 
-from pintu.data import replay_window
+from pintu.data import dialect, replay_window
 from pintu.errors import PintuError
 
 
@@ -262,11 +262,17 @@ class RegistrySql:
         return self._one("SELECT * FROM credentials WHERE id = ?", (cred_id,))
 
     def card_holder(self, cred_id):
-        """A card and its holder in one round trip: card_person and card_revoked from the card, then the person's
-        columns (all None if the person is gone). None for an unknown card."""
-        return self._one(
-            "SELECT c.person_id AS card_person, c.revoked AS card_revoked, p.* FROM credentials c"
-            " LEFT JOIN persons p ON p.id = c.person_id WHERE c.id = ?", (cred_id,))
+        """A card, its holder and the holder's dose dates in one round trip. -> (row, dose dates in dose order):
+        card_person and card_revoked from the card, then the person's columns (all None if the person is gone);
+        (None, ()) for an unknown card."""
+        doses = dialect.joined_text(self.backend, "number || ':' || date", "doses WHERE person_id = p.id")
+        row = self._one(
+            "SELECT c.person_id AS card_person, c.revoked AS card_revoked, %s AS dose_list, p.* FROM credentials c"
+            " LEFT JOIN persons p ON p.id = c.person_id WHERE c.id = ?" % doses, (cred_id,))
+        if row is None:
+            return None, ()
+        numbered = (item.split(":", 1) for item in (row["dose_list"] or "").split(",") if item)
+        return row, tuple(day for _, day in sorted(numbered, key=lambda pair: int(pair[0])))
 
     def revoke_credentials(self, person_id, now):
         cur = self._run("UPDATE credentials SET revoked = ? WHERE person_id = ? AND revoked IS NULL", (now, person_id))

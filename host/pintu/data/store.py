@@ -9,7 +9,7 @@ import time
 from contextlib import contextmanager
 
 from pintu.data import dialect, schema
-from pintu.data.batching import BatchSupport
+from pintu.data.batching import BatchSupport, Joined
 from pintu.data.sql_record import RecordSql
 from pintu.data.sql_registry import RegistrySql
 from pintu.errors import PintuError
@@ -102,23 +102,14 @@ class Store(BatchSupport, RegistrySql, RecordSql):
         """A write transaction that changes one row (pg_store.py has a lighter one); here simply write()."""
         return self.write()
 
-    @contextmanager
     def write(self, rollback=False):
         """One write transaction, taken at once (BEGIN IMMEDIATE) so a read-then-write cannot race another
         connection. Nested uses join the outer transaction; a storage error in one fails the outer one too, whoever
         catches it (batching.py). rollback=True discards everything (dry runs)."""
-        if self._depth:
-            if self._doomed is not None:
-                raise self._doomed
-            self._depth += 1
-            try:
-                yield self
-            except sqlite3.Error as e:
-                self._failed(e)
-                raise
-            finally:
-                self._depth -= 1
-            return
+        return Joined(self) if self._depth else self._transaction(rollback)
+
+    @contextmanager
+    def _transaction(self, rollback):
         self._begin_immediate()
         self._transaction_began()
         self._depth = 1
