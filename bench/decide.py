@@ -140,6 +140,44 @@ def batched_decisions(data, units, codes, count, rng, batch_max=None):
     return rate, p50, p99, len(latencies) / max(1, batches)
 
 
+def open_loop(data, units, codes, count, rng, rate):
+    """Scans arriving at `rate` per second spread over the units whatever the answers do (open loop), through the
+    group-commit path. Latency runs from each scan's scheduled time (a late send counts against the host, so a
+    stall is not hidden). -> (offered rate, p50, p99, achieved rate)."""
+    gateway = Gateway(data)
+    frames = []
+    for n in range(count):
+        _, session = units[n % len(units)]
+        session.scan_id += 1
+        direction = p.IN if rng.random() < 0.7 else p.OUT
+        frames.append(session.send(p.Scan(session.scan_id, "lobby", direction, rng.choice(codes).encode())))
+    latencies, done, lock = [], threading.Event(), threading.Lock()
+    left = [count]
+
+    def answered(scheduled):
+        def reply(frame):
+            latencies.append(time.perf_counter_ns() - scheduled)
+            with lock:
+                left[0] -= 1
+                if not left[0]:
+                    done.set()
+        return reply
+
+    interval_ns = int(1e9 / rate)
+    start = time.perf_counter_ns()
+    for i, frame in enumerate(frames):
+        scheduled = start + i * interval_ns
+        wait = scheduled - time.perf_counter_ns()
+        if wait > 0:
+            time.sleep(wait / 1e9)
+        gateway.submit(frame, answered(scheduled), None)
+    if not done.wait(600):
+        raise SystemExit("the gateway stopped answering (%d frames left)" % left[0])
+    elapsed = (time.perf_counter_ns() - start) / 1e9
+    latencies.sort()
+    return rate, percentile(latencies, 0.5) / 1000, percentile(latencies, 0.99) / 1000, count / elapsed
+
+
 def raw_sqlite_txns(path, count):
     """BEGIN IMMEDIATE; INSERT one row; COMMIT on the database file, with the store's pragmas."""
     db = sqlite3.connect(path, isolation_level=None)
@@ -229,6 +267,8 @@ def main():
     parser.add_argument("--decisions", type=int, default=20_000)
     parser.add_argument("--sessions", type=int, default=16, help="simulated door units on the batched path")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--open-rate", type=float, help="scans/s offered in the open-loop run (default: half the"
+                        " batched rate measured just before)")
     parser.add_argument("--data", help="data directory to use (default: a temporary one)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -281,6 +321,7 @@ def run(args, rng, tmp, url):
         data.verified = {}
         batched = batched_decisions(data, units, codes, args.decisions, rng)
         unbatched = batched_decisions(data, units, codes, args.decisions, rng, batch_max=1)
+        opened = open_loop(data, units, codes, args.decisions, rng, args.open_rate or max(1.0, batched[0] / 2))
         statements, batched_statements = statements_per_decision(data, units, codes)
         if url is None:
             raw = raw_sqlite_txns(os.path.join(data_dir, "pintu.db"), args.decisions)
@@ -295,6 +336,8 @@ def run(args, rng, tmp, url):
         line("batched (group commit, %d units), signature every scan" % len(units), batched_signature)
         line("batched (group commit, %d units), cards remembered" % len(units), batched)
         line("gateway, one frame per transaction, cards remembered", unbatched)
+        print("%-58s %8.0f/s  p50 %6.0f us  p99 %6.0f us" % ("open loop through group commit, offered %.0f/s"
+                                                            % opened[0], opened[3], opened[1], opened[2]))
         line("raw durable transactions (one row each), %s" % args.backend, raw)
         print("batched: %.1f frames per transaction on average" % batched[3])
         print("batched / raw transactions: %.1f%% (target >= 25%%, p99 <= 1000 us); signature every scan, batched:"
@@ -314,6 +357,9 @@ def run(args, rng, tmp, url):
         "decisions_batched_per_s": round(batched[0], 1),
         "decisions_batched_signature_per_s": round(batched_signature[0], 1),
         "decisions_unbatched_gateway_per_s": round(unbatched[0], 1),
+        "open_offered_per_s": round(opened[0], 1),
+        "open_p50_us": round(opened[1], 1),
+        "open_p99_us": round(opened[2], 1),
         "raw_txn_per_s": round(raw[0], 1),
         "p50_us": round(batched[1], 1),
         "p99_us": round(batched[2], 1),
