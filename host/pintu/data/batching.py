@@ -95,7 +95,7 @@ class BatchSupport:
     def cached(self, table, key):
         """The row of sites, doors or devices (id, door_id, key, revoked only) with this id, or None. Inside a write
         transaction the generation is read once; outside one, at every call."""
-        if not self._checked:
+        if not self._checked or not self._depth:
             generation = self._one("SELECT n FROM registry_generation")[0]
             if generation != self._generation or self._rows is None:
                 self._rows = {}
