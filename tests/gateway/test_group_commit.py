@@ -179,3 +179,38 @@ def test_a_reply_may_hand_the_gateway_another_frame(big_office):
     assert heard == [GREEN, EXIT]
     assert big_office.data.store.count_inside("kantor") == 0
     gw.close()
+
+
+def _checkpointed_events(path):
+    """Events in the database file itself, the write-ahead log ignored (immutable=1): what a checkpoint copied."""
+    try:
+        db = sqlite3.connect("file:%s?immutable=1" % path, uri=True)
+        try:
+            return db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:  # a page caught mid-copy: look again
+        return -1
+
+
+@pytest.mark.sqlite_only
+def test_while_frames_flow_the_log_is_checkpointed_beside_the_decisions(big_office):
+    """No COMMIT of a batch runs SQLite's checkpoint (milliseconds for every frame of it): a thread of the decider's
+    copies the log meanwhile, and the connection checkpoints by itself again once the decider is gone."""
+    store = big_office.data.store
+    gw = Gateway(big_office.data)
+    unit = Unit(big_office.units["door-1"])
+    assert unit.answer(gw.handle(unit.scan(big_office.codes["budi"]), lambda f: None)).verdict == GREEN
+    assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    database = big_office.path + "/pintu.db"
+    deadline = time.monotonic() + 30
+    while _checkpointed_events(database) != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _checkpointed_events(database) == 1
+    def own_checkpoints():
+        return store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+
+    while own_checkpoints() != 1000 and time.monotonic() < deadline:  # idle: the decider and its checkpointer end
+        time.sleep(0.05)
+    assert own_checkpoints() == 1000
+    gw.close()

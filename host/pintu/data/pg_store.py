@@ -249,6 +249,10 @@ class PgStore(BatchSupport, RegistrySql, RecordSql):
     def checkpoint(self):
         """SQLite's write-ahead log has no counterpart to copy here."""
 
+    def background_checkpoints(self):
+        """The server checkpoints by itself (store.py's is for SQLite). -> None."""
+        return None
+
     # -- transactions
 
     def row_write(self):

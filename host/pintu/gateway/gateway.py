@@ -190,6 +190,15 @@ class Gateway:
         return pending
 
     def _decide_batches(self):
+        # While frames flow, SQLite's checkpoints run beside the decisions, not inside a batch's COMMIT.
+        checkpoints = self.data.store.background_checkpoints()
+        try:
+            self._decide_until_idle()
+        finally:
+            if checkpoints is not None:
+                checkpoints.close()
+
+    def _decide_until_idle(self):
         while True:
             with self._wake:
                 while not self._queue:
