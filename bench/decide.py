@@ -9,14 +9,17 @@ database, in one run.
    one scan in flight as a real unit has); frames that arrive while a transaction is open share the next one.
    Latency is from handing the frame to the gateway to its answer being released after the COMMIT. The same with
    the signature checked at every scan is decisions_batched_signature_per_s.
+   An open-loop run through the same path (open_offered_per_s, open_p50_us, open_p99_us): scans arrive at a set
+   rate (--open-rate, default half the batched rate) whatever the answers do, latency from each one's scheduled time.
 3. The denominator, raw_txn_per_s: BEGIN IMMEDIATE; INSERT one row; COMMIT, on a table of the same database file
    with the same pragmas (WAL, synchronous=NORMAL) on a connection of its own; on PostgreSQL, BEGIN; INSERT; COMMIT
-   with the store's connection options.
+   (three round trips, as a client sends them) in the bench's database.
 
 Figures from a machine shared with other work are indicative only. The last line is one JSON object:
 {"backend", "persons", "import_s", "decisions_per_s", "decisions_remembered_per_s", "decisions_batched_per_s",
- "decisions_batched_signature_per_s", "decisions_unbatched_gateway_per_s", "raw_txn_per_s", "p50_us", "p99_us",
- "raw_p50_us", "raw_p99_us", "statements_per_decision", "statements_per_batched_decision", ...}
+ "decisions_batched_signature_per_s", "decisions_unbatched_gateway_per_s", "open_offered_per_s", "open_p50_us",
+ "open_p99_us", "raw_txn_per_s", "p50_us", "p99_us", "raw_p50_us", "raw_p99_us", "statements_per_decision",
+ "statements_per_batched_decision", ...}
 Targets (issue 17): batched >= 25% of raw_txn_per_s with p99 <= 1 ms; signature checked every scan >= 10,000/s.
 --backend postgresql uses a scratch database on the server at PINTU_TEST_POSTGRES (default
 postgresql://postgres@127.0.0.1:5432/postgres), dropped at the end.
