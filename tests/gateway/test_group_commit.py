@@ -11,6 +11,7 @@ import pytest
 import pintu_protocol as p
 from pintu import registry
 from pintu.checkin import events
+from pintu.data import store as store_mod
 from pintu.data.datadir import DataDir
 from pintu.gateway.gateway import Gateway
 from pintu.registry import cards
@@ -194,9 +195,10 @@ def _checkpointed_events(path):
 
 
 @pytest.mark.sqlite_only
-def test_while_frames_flow_the_log_is_checkpointed_beside_the_decisions(big_office):
+def test_while_frames_flow_the_log_is_checkpointed_beside_the_decisions(big_office, monkeypatch):
     """No COMMIT of a batch runs SQLite's checkpoint (milliseconds for every frame of it): a thread of the decider's
     copies the log meanwhile, and the connection checkpoints by itself again once the decider is gone."""
+    monkeypatch.setattr(store_mod, "CHECKPOINT_AFTER_PAGES", 1)  # a log this small is copied too (not 1,000 pages)
     store = big_office.data.store
     gw = Gateway(big_office.data)
     unit = Unit(big_office.units["door-1"])

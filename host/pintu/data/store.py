@@ -26,6 +26,7 @@ LOCK_POLL_S = 0.0005
 CHECKPOINT_EVERY_S = 0.1
 # SQLite's own default: a connection's COMMIT checkpoints once the log holds this many pages.
 AUTO_CHECKPOINT_PAGES = 1000
+CHECKPOINT_AFTER_PAGES = AUTO_CHECKPOINT_PAGES  # the Checkpointer's threshold: the same
 
 log = logging.getLogger("pintu.store")
 
@@ -205,7 +206,9 @@ class Store(BatchSupport, RegistrySql, RecordSql):
 
 class Checkpointer:
     """Copies the write-ahead log into the database every CHECKPOINT_EVERY_S from a connection and thread of its own
-    (PASSIVE: it waits for nobody and nobody waits for it; SQLite releases the GIL meanwhile)."""
+    (PASSIVE: it waits for nobody and nobody waits for it; SQLite releases the GIL meanwhile), once the log has grown
+    to the CHECKPOINT_AFTER_PAGES at which SQLite would have: until then the log grows as it always did (a full disk
+    refuses the next write, tests/reliability/test_storage.py), and a small database is not copied for nothing."""
 
     def __init__(self, path, every_s=CHECKPOINT_EVERY_S, on_close=None):
         self.path = path
@@ -226,13 +229,15 @@ class Checkpointer:
             self.on_close()
 
     def _run(self):
-        db, said = None, False
+        db, said, threshold = None, False, None
         while True:
             stopping = self._stop.wait(self.every_s)
             try:
                 if db is None:
                     db = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
-                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    threshold = CHECKPOINT_AFTER_PAGES * db.execute("PRAGMA page_size").fetchone()[0]
+                if _size(self.path + "-wal") >= threshold:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 said = False
             except sqlite3.Error as e:  # tried again at the next interval; the decisions themselves go on
                 if not said:
@@ -242,6 +247,13 @@ class Checkpointer:
                 break
         if db is not None:
             db.close()
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def open_database(location, timeout=BUSY_TIMEOUT_S):
