@@ -39,7 +39,9 @@ def _read_card(data, text, at):
 def _read_certificate(data, text, at):
     anchors = data.trust.anchors()
     try:
-        certificate = hc1.verify(text, anchors, now=datetime.fromtimestamp(at, timezone.utc), id_key=data.id_key)
+        # Remembered by digest beside the cards (hc1.verify): the signer's trust and the times are checked every scan.
+        certificate = hc1.verify(text, anchors, now=datetime.fromtimestamp(at, timezone.utc), id_key=data.id_key,
+                                 remembered=data.verified)
     except hc1.DccError as e:
         log.info("EU certificate refused at step %s", e.step)  # the step only: never the code or its fields
         if e.reason == R_EXPIRED:

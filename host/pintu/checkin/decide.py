@@ -79,10 +79,11 @@ def host_fault(door=None):
     return Decision(INVALID, R_HOST_FAULT, None, None, None, policy.SHOW[INVALID], None, door, None, False)
 
 
-def person_state(store, person_row):
+def person_state(store, person_row, dose_dates=None):
+    """dose_dates: the person's, when the caller read them with the row (store.card_holder)."""
     return policy.PersonState(
         person_row["role"],
-        tuple(store.dose_dates(person_row["id"])),
+        tuple(store.dose_dates(person_row["id"]) if dose_dates is None else dose_dates),
         person_row["status"],
         person_row["status_since"],
         person_row["status_until"],
@@ -127,17 +128,16 @@ def _resolve(store, reading, today, at):
         return None, None, reading.reason
     if reading.certificate is not None:
         return _holder(store, reading.certificate, at), None, None
-    cred = store.get_credential(reading.cred_id)
-    if cred is None:
+    card, dose_dates = store.card_holder(reading.cred_id)  # revocation is read at every scan, never remembered
+    if card is None:
         return None, None, R_UNKNOWN
-    if cred["revoked"] is not None:
-        return cred["person_id"], None, R_REVOKED
+    if card["card_revoked"] is not None:
+        return card["card_person"], None, R_REVOKED
     if reading.issue_day > day_number(today) + 1:  # a day of slack for clocks around midnight
-        return cred["person_id"], None, R_NOT_YET_VALID
-    person = store.get_person(cred["person_id"])
-    if person is None:
+        return card["card_person"], None, R_NOT_YET_VALID
+    if card["id"] is None:
         return None, None, R_UNKNOWN
-    return person["id"], person_state(store, person), None
+    return card["id"], person_state(store, card, dose_dates), None
 
 
 CERTIFICATE_ROLE = "visitor"  # someone known only by the EU certificate they carry
@@ -174,12 +174,12 @@ def _decide_at_site(
     today = local_date(at)
     close_overdue(store, at, site_row)
     holds.expire(store, site_row, at)
-    inside = store.count_inside(site_id)
+    inside, pending = store.site_load(site_id)
     visit = own_hold = None
     if person_id is not None:
         visit = store.find_open_visit(person_id, site_id)
         own_hold = store.pending_hold_of(person_id, site_id)
-    held = store.count_pending_holds(site_id) - (own_hold is not None)  # their own held place is theirs to take
+    held = pending - (own_hold is not None)  # their own held place is theirs to take
     if refusal is not None:
         if direction == OUT and person_id is not None:
             outcome = policy.exit_outcome(visit is not None, refusal)  # exits always work, flagged
@@ -197,14 +197,15 @@ def _decide_at_site(
         # recorded and closes nothing (replays.py).
         outcome = outcome._replace(reason=R_NOT_INSIDE, check_out=False)
     role = state.role if state is not None else CERTIFICATE_ROLE
+    occupancy = inside  # the count after this decision: what the site's row says once it changed
     if outcome.admit and visit is None and not queued:
         # A queued (offline) scan is recorded, never admitted after the fact: the door did not open then.
-        store.open_visit(person_id, site_id, role, int(at), how, door_id, operator)
+        occupancy = store.open_visit(person_id, site_id, role, int(at), how, door_id, operator)
         if own_hold is not None:
             store.settle_hold(own_hold["id"], at, "replaced", operator)
     elif outcome.check_out and visit is not None:
-        store.close_visit(visit["id"], site_id, int(at), how, door_id)
-    occupancy = store.count_inside(site_id)
+        closed = store.close_visit(visit["id"], site_id, int(at), how, door_id)
+        occupancy = inside if closed is None else closed
     event_id = store.insert_event(
         at,
         site_id,
@@ -226,18 +227,8 @@ def _decide_at_site(
     if queued and direction == OUT and person_id is not None:
         replays.reconcile(store, site_row, person_id, at, device_id)  # may close the visit at this exit's read time
         occupancy = store.count_inside(site_id)
-    return Decision(
-        outcome.verdict,
-        outcome.reason,
-        site_id,
-        occupancy,
-        site_row["capacity"],
-        outcome.show,
-        person_id,
-        door_id,
-        event_id,
-        outcome.alert,
-    )
+    return Decision(outcome.verdict, outcome.reason, site_id, occupancy, site_row["capacity"], outcome.show, person_id,
+                    door_id, event_id, outcome.alert)
 
 
 def _guard_scan(store, site_row, reading, door_id, device_id, at, queued):
@@ -275,16 +266,16 @@ def decide_scan(data, code, door=None, device=None, direction=IN, at=None, scan_
                     if queued and not dry_run:
                         replays.replayed(store, row, source, scan_ref, at)
                     return _from_event(row)
-            if device is not None:
-                device_row = store.get_device(device)
+            if device is not None:  # sites, doors and devices: read from the registry cache (data/batching.py)
+                device_row = store.cached("devices", device)
                 door = device_row["door_id"] if device_row is not None else None
             if door is None:
                 decision = _unbound_device(store, device, at, queued)
             else:
-                door_row = store.get_door(door)
+                door_row = store.cached("doors", door)
                 if door_row is None:
                     raise PintuError("unknown door %r" % door)
-                site_row = store.get_site(door_row["site_id"])
+                site_row = store.cached("sites", door_row["site_id"])
                 if reading.kind == GUARD and reading.reason == R_OK:
                     decision = _guard_scan(store, site_row, reading, door, device, at, queued)
                 else:

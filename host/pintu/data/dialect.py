@@ -45,6 +45,14 @@ def step_sql(step, backend):
     return step if backend == SQLITE else ddl(step)
 
 
+def joined_text(backend, expression, source):
+    """An SQL expression: every value of expression over `FROM source`, joined with commas, in no set order (the
+    caller orders them itself: SQLite before 3.44 cannot order group_concat)."""
+    if backend == SQLITE:
+        return "(SELECT group_concat(%s, ',') FROM %s)" % (expression, source)
+    return "(SELECT string_agg(%s, ',') FROM %s)" % (expression, source)
+
+
 @functools.lru_cache(maxsize=1024)
 def placeholders(sql):
     """? -> %s for psycopg; a literal % (LIKE 'x%') doubled so psycopg leaves it alone. No statement in data/ has a ?

@@ -24,6 +24,7 @@ import psycopg_pool
 from psycopg.adapt import Dumper
 
 from pintu.data import dialect, schema
+from pintu.data.batching import BatchSupport, Joined
 from pintu.data.sql_record import RecordSql
 from pintu.data.sql_registry import RegistrySql
 from pintu.data.sql_users import UserSql
@@ -32,7 +33,7 @@ from pintu.errors import PintuError
 PG = dialect.POSTGRESQL
 # The advisory lock every write transaction holds (any constant both sides agree on: "pintu" in ASCII).
 WRITE_LOCK = 0x70696E7475
-POOL_MAX = 4  # a worker's gateway decides one frame at a time; the rest is the retention purge and CLI calls
+POOL_MAX = 4  # a worker's gateway decides one batch at a time; the rest is the retention purge and CLI calls
 CONNECT_TIMEOUT_S = 5
 IDLE_IN_TRANSACTION_MS = 5000  # a decision holds the lock for milliseconds; a bulk import's batch for well under this
 
@@ -190,7 +191,7 @@ class Result:
         self.lastrowid = lastrowid
 
 
-class PgStore(RegistrySql, RecordSql, UserSql):
+class PgStore(BatchSupport, RegistrySql, RecordSql, UserSql):
     """A database in PostgreSQL. One PgStore per thread, like Store; connections come from the process's pool."""
 
     backend = PG
@@ -201,6 +202,7 @@ class PgStore(RegistrySql, RecordSql, UserSql):
         self._pool = _open_pool(url)
         self._conn = None  # the connection of the open write transaction
         self._depth = 0
+        self._deferred = ""  # statements with no result, sent in front of the transaction's next one (_soon)
         try:
             version = self.schema_version()
             if version > schema.SCHEMA_VERSION:
@@ -248,6 +250,10 @@ class PgStore(RegistrySql, RecordSql, UserSql):
     def checkpoint(self):
         """SQLite's write-ahead log has no counterpart to copy here."""
 
+    def background_checkpoints(self):
+        """The server checkpoints by itself (store.py's is for SQLite). -> None."""
+        return None
+
     # -- transactions
 
     def row_write(self):
@@ -255,17 +261,14 @@ class PgStore(RegistrySql, RecordSql, UserSql):
         must write the row): frame counters, so that they do not queue behind decisions for the write lock."""
         return self.write(lock=False)
 
-    @contextmanager
     def write(self, rollback=False, lock=True):
-        """One write transaction holding the write lock (see the module's doc). Nested uses join the outer one;
-        rollback=True discards everything (dry runs)."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield self
-            finally:
-                self._depth -= 1
-            return
+        """One write transaction holding the write lock (see the module's doc). Nested uses join the outer one (a
+        storage error in one fails all of it: the server has aborted it; batching.py); rollback=True discards
+        everything (dry runs)."""
+        return Joined(self) if self._depth else self._transaction(rollback, lock)
+
+    @contextmanager
+    def _transaction(self, rollback, lock):
         conn = self._borrow()
         try:
             with _translated():
@@ -276,11 +279,14 @@ class PgStore(RegistrySql, RecordSql, UserSql):
         except BaseException:
             self._give_back(conn)
             raise
-        self._conn, self._depth = conn, 1
+        self._conn, self._depth, self._deferred = conn, 1, ""
+        self._transaction_began()
         try:
             yield self
+            if self._doomed is not None:
+                raise self._doomed
         except BaseException:
-            self._conn, self._depth = None, 0
+            self._conn, self._depth, self._deferred = None, 0, ""
             try:
                 if not conn.broken:
                     conn.execute("ROLLBACK")
@@ -289,10 +295,11 @@ class PgStore(RegistrySql, RecordSql, UserSql):
             finally:
                 self._give_back(conn)
             raise
-        self._conn, self._depth = None, 0
+        deferred = self._deferred
+        self._conn, self._depth, self._deferred = None, 0, ""
         try:
             with _translated():
-                conn.execute("ROLLBACK" if rollback else "COMMIT")
+                conn.execute(deferred + ("ROLLBACK" if rollback else "COMMIT"))
         finally:
             self._give_back(conn)
 
@@ -322,8 +329,27 @@ class PgStore(RegistrySql, RecordSql, UserSql):
 
     # -- the statements of sql_registry.py and sql_record.py
 
+    def _soon(self, sql):
+        """A statement with no result (SAVEPOINT, RELEASE) inside a write transaction: sent in the same round trip
+        as the transaction's next statement (its error, if any, fails that one and so the transaction)."""
+        if self._conn is None:
+            self._run(sql)
+        else:
+            self._deferred += sql + "; "
+
     def _execute(self, conn, sql, args):
-        return conn.execute(dialect.placeholders(sql), tuple(args))
+        if not self._deferred or conn is not self._conn:
+            return conn.execute(dialect.placeholders(sql), tuple(args))
+        deferred, self._deferred = self._deferred, ""
+        cur = conn.execute(dialect.placeholders(deferred + sql), tuple(args))
+        while cur.nextset():  # the results of the deferred statements come first; the caller's is the last
+            pass
+        return cur
+
+    def _flush(self, conn):
+        if self._deferred and conn is self._conn:
+            deferred, self._deferred = self._deferred, ""
+            conn.execute(deferred)
 
     def _one(self, sql, args=()):
         with self._connection() as conn, _translated():
@@ -340,13 +366,19 @@ class PgStore(RegistrySql, RecordSql, UserSql):
             lastrowid = cur.fetchone()[0] if returning != sql and cur.rowcount == 1 else None
             return Result(cur.rowcount, lastrowid)
 
+    def _returning(self, sql, args=()):
+        """An UPDATE ... RETURNING: the first row it returns, or None."""
+        return self._one(sql, args)
+
     def _many(self, sql, rows):
         with self._connection() as conn, _translated(), conn.cursor() as cur:
+            self._flush(conn)
             cur.executemany(dialect.placeholders(sql), [tuple(row) for row in rows])
 
     def _script(self, sql):
         """Several statements at once, inside the caller's transaction (a trigger's body keeps its semicolons)."""
         with self._connection() as conn, _translated():
+            self._flush(conn)
             conn.execute(sql)
 
     def tables(self):

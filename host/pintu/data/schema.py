@@ -162,6 +162,30 @@ _STEP3_POSTGRESQL = """-- A visit cannot end before it began, whoever writes it 
 ALTER TABLE visits ADD CONSTRAINT visits_out_after_in CHECK (check_out IS NULL OR check_out >= check_in);
 """
 
+# Issue 17's step (MIGRATIONS[5]): the number the registry cache checks (data/batching.py). Each change to the
+# registry rows a decision reads adds one, in the changing transaction; the columns that change at every scan
+# (sites.inside; devices' counters, last_seen, firmware, board) are not listed and change nothing. A later step that
+# adds a site, door or device column a decision reads must add it to these triggers.
+_SITE_COLUMNS = ("id, name, capacity, policy, referral, max_stay_s, yellow_admits, accept_tests, retention_s,"
+                 " anti_passback, hold_s")
+_WATCHED = (("sites", _SITE_COLUMNS), ("doors", "id, site_id, direction"), ("devices", "id, door_id, key, revoked"))
+_STEP5 = """CREATE TABLE registry_generation (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+INSERT INTO registry_generation (id, n) VALUES (1, 0);
+"""
+_STEP5_SQLITE = _STEP5 + "".join(
+    "CREATE TRIGGER %s_generation_%s AFTER %s ON %s BEGIN UPDATE registry_generation SET n = n + 1; END;\n"
+    % (table, name, event, table)
+    for table, columns in _WATCHED
+    for name, event in (("insert", "INSERT"), ("update", "UPDATE OF " + columns), ("delete", "DELETE"))
+)
+_STEP5_POSTGRESQL = ddl(_STEP5) + """CREATE FUNCTION registry_generation_bump() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN UPDATE registry_generation SET n = n + 1; RETURN NULL; END $$;
+""" + "".join(
+    "CREATE TRIGGER %s_generation AFTER INSERT OR DELETE OR UPDATE OF %s ON %s"
+    " FOR EACH STATEMENT EXECUTE FUNCTION registry_generation_bump();\n" % (table, columns, table)
+    for table, columns in _WATCHED
+)
+
 _STEP7 = """CREATE TABLE users (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -202,6 +226,9 @@ MIGRATIONS = {
     # counts as seen, so none of the frames accepted before this step can be replayed.
     4: "ALTER TABLE devices ADD COLUMN rx_window INTEGER NOT NULL DEFAULT 0;"
        "UPDATE devices SET rx_window = -1;",
+    # Issue 17, fewer statements per decision: the registry rows a decision reads are cached in memory and trusted
+    # while registry_generation keeps its number (data/batching.py).
+    5: {"sqlite": _STEP5_SQLITE, "postgresql": _STEP5_POSTGRESQL},
     # Issue 19: a hold confirmed by hand (`pintu confirm`, the console) opens the door the visitor waits at. The
     # confirmation records it on the holds row, in its own transaction: which of the unit's scans showed the HOLD
     # (open_scan), the GREEN/guard_confirmed event the unit is shown (open_event), and the moment after which the door

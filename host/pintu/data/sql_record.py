@@ -4,6 +4,8 @@ and retention.
 A mixin of Store (store.py), which owns the connection and the transactions; nothing outside data/ writes SQL.
 """
 
+import math
+
 
 class RecordSql:
     # -- visits (occupancy)
@@ -12,12 +14,14 @@ class RecordSql:
     # sites.inside in step; call them inside write().
 
     def open_visit(self, person_id, site_id, role, now, how, door_id=None, operator=None):
+        """-> the count inside the site now."""
         self._run(
             "INSERT INTO visits (person_id, site_id, role, check_in, how_in, door_in, operator)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (person_id, site_id, role, now, how, door_id, operator),
         )
-        self._run("UPDATE sites SET inside = inside + 1 WHERE id = ?", (site_id,))
+        self._swept_below("visits", site_id, now)
+        return self._returning("UPDATE sites SET inside = inside + 1 WHERE id = ? RETURNING inside", (site_id,))[0]
 
     def find_open_visit(self, person_id, site_id):
         return self._one(
@@ -25,15 +29,21 @@ class RecordSql:
         )
 
     def close_visit(self, visit_id, site_id, now, how, door_id=None):
+        """-> the count inside the site now, or None if the visit was closed already."""
         cur = self._run(
             "UPDATE visits SET check_out = ?, how_out = ?, door_out = ? WHERE id = ? AND check_out IS NULL",
             (now, how, door_id, visit_id),
         )
         if cur.rowcount:
-            self._run("UPDATE sites SET inside = inside - ? WHERE id = ?", (cur.rowcount, site_id))
+            return self._returning("UPDATE sites SET inside = inside - ? WHERE id = ? RETURNING inside",
+                                   (cur.rowcount, site_id))[0]
+        return None
 
     def close_stale_visits(self, site_id, cutoff, max_stay_s):
-        """Close open visits that began before cutoff, as if the person left when the maximum stay ended."""
+        """Close open visits that began before cutoff, as if the person left when the maximum stay ended. Done once
+        per transaction and site for cutoffs in one second (check_in is whole seconds: the same rows)."""
+        if self._sweep_done("visits", site_id, math.ceil(cutoff)):
+            return 0
         cur = self._run(
             "UPDATE visits SET check_out = check_in + ?, how_out = 'auto'"
             " WHERE site_id = ? AND check_out IS NULL AND check_in < ?",
@@ -46,6 +56,14 @@ class RecordSql:
     def count_inside(self, site_id):
         row = self._one("SELECT inside FROM sites WHERE id = ?", (site_id,))
         return row[0] if row is not None else 0
+
+    def site_load(self, site_id):
+        """-> (count inside, places held for the guard) in one round trip."""
+        row = self._one(
+            "SELECT inside, (SELECT COUNT(*) FROM holds WHERE site_id = ? AND settled IS NULL) FROM sites WHERE id = ?",
+            (site_id, site_id),
+        )
+        return (row[0], row[1]) if row is not None else (0, 0)
 
     def count_open_visits(self, site_id):
         """The same figure as count_inside, counted from the visits themselves (checks and repairs)."""
@@ -83,6 +101,7 @@ class RecordSql:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (site_id, person_id, role, door_id, device_id, event_id, now, expires),
         )
+        self._swept_below("holds", site_id, expires)
         return cur.lastrowid
 
     def pending_hold_of(self, person_id, site_id):
@@ -109,6 +128,9 @@ class RecordSql:
         return self._one("SELECT COUNT(*) FROM holds WHERE site_id = ? AND settled IS NULL", (site_id,))[0]
 
     def holds_expired_by(self, site_id, at):
+        """The holds to release, once per transaction, site and second (expires is whole seconds)."""
+        if self._sweep_done("holds", site_id, at):
+            return []
         return self._all(
             "SELECT * FROM holds WHERE site_id = ? AND settled IS NULL AND expires < ? ORDER BY expires, id",
             (site_id, at),

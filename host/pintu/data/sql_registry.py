@@ -6,7 +6,7 @@ A mixin of Store (store.py), which owns the connection and the transactions; not
 
 import sqlite3
 
-from pintu.data import replay_window
+from pintu.data import dialect, replay_window
 from pintu.errors import PintuError
 
 
@@ -24,6 +24,7 @@ class RegistrySql:
             )
         except sqlite3.IntegrityError:
             raise PintuError("site %r already exists" % site_id) from None
+        self.forget_cached()
 
     _SITE_FIELDS = (
         "name", "capacity", "policy", "referral", "max_stay_s", "yellow_admits", "accept_tests", "retention_s",
@@ -37,6 +38,7 @@ class RegistrySql:
         if fields:
             sets = ", ".join("%s = ?" % key for key in fields)
             self._run("UPDATE sites SET %s WHERE id = ?" % sets, (*fields.values(), site_id))
+            self.forget_cached()
 
     def get_site(self, site_id):
         return self._one("SELECT * FROM sites WHERE id = ?", (site_id,))
@@ -49,6 +51,7 @@ class RegistrySql:
             self._run("INSERT INTO doors (id, site_id, direction) VALUES (?, ?, ?)", (door_id, site_id, direction))
         except sqlite3.IntegrityError:
             raise PintuError("door %r already exists" % door_id) from None
+        self.forget_cached()
 
     def get_door(self, door_id):
         return self._one("SELECT * FROM doors WHERE id = ?", (door_id,))
@@ -63,6 +66,7 @@ class RegistrySql:
             self._run("INSERT INTO devices (id, door_id, key) VALUES (?, ?, ?)", (device_id, door_id, key))
         except sqlite3.IntegrityError:
             raise PintuError("device %r already exists" % device_id) from None
+        self.forget_cached()
 
     def get_device(self, device_id):
         return self._one("SELECT * FROM devices WHERE id = ?", (device_id,))
@@ -78,6 +82,7 @@ class RegistrySql:
         )
 
     def revoke_device(self, device_id, now):
+        self.forget_cached()
         return self._run("UPDATE devices SET revoked = ? WHERE id = ? AND revoked IS NULL", (now, device_id)).rowcount
 
     def accept_rx_counter(self, device_id, counter):
@@ -85,10 +90,10 @@ class RegistrySql:
         it in the same write transaction, so two workers racing for one counter cannot both win.
         -> replay_window.ACCEPTED, DUPLICATE or TOO_OLD (also for an unknown device)."""
         with self.row_write():
-            # Writing the row first locks it: the read below sees the last committed window, and a worker racing
-            # for the same device waits for this transaction's end.
-            self._run("UPDATE devices SET rx_counter = rx_counter WHERE id = ?", (device_id,))
-            row = self._one("SELECT rx_counter, rx_window FROM devices WHERE id = ?", (device_id,))
+            # Writing the row first locks it: what it returns is the last committed window, and a worker racing
+            # for the same device waits for this transaction's end. One statement for both.
+            row = self._returning("UPDATE devices SET rx_counter = rx_counter WHERE id = ? RETURNING rx_counter,"
+                                  " rx_window", (device_id,))
             if row is None:
                 return replay_window.TOO_OLD
             outcome, top, seen = replay_window.slide(row[0], replay_window.from_column(row[1]), counter)
@@ -99,9 +104,9 @@ class RegistrySql:
 
     def next_tx_counter(self, device_id):
         """Reserve the next counter for a frame to this device. -> the counter to use (1, 2, ...)."""
-        with self.row_write():  # the UPDATE locks the row until the counter is read back
-            self._run("UPDATE devices SET tx_counter = tx_counter + 1 WHERE id = ?", (device_id,))
-            row = self._one("SELECT tx_counter FROM devices WHERE id = ?", (device_id,))
+        with self.row_write():
+            row = self._returning("UPDATE devices SET tx_counter = tx_counter + 1 WHERE id = ? RETURNING tx_counter",
+                                  (device_id,))
         if row is None:
             raise PintuError("unknown device %r" % device_id)
         return row[0]
@@ -255,6 +260,19 @@ class RegistrySql:
 
     def get_credential(self, cred_id):
         return self._one("SELECT * FROM credentials WHERE id = ?", (cred_id,))
+
+    def card_holder(self, cred_id):
+        """A card, its holder and the holder's dose dates in one round trip. -> (row, dose dates in dose order):
+        card_person and card_revoked from the card, then the person's columns (all None if the person is gone);
+        (None, ()) for an unknown card."""
+        doses = dialect.joined_text(self.backend, "number || ':' || date", "doses WHERE person_id = p.id")
+        row = self._one(
+            "SELECT c.person_id AS card_person, c.revoked AS card_revoked, %s AS dose_list, p.* FROM credentials c"
+            " LEFT JOIN persons p ON p.id = c.person_id WHERE c.id = ?" % doses, (cred_id,))
+        if row is None:
+            return None, ()
+        numbered = (item.split(":", 1) for item in (row["dose_list"] or "").split(",") if item)
+        return row, tuple(day for _, day in sorted(numbered, key=lambda pair: int(pair[0])))
 
     def revoke_credentials(self, person_id, now):
         cur = self._run("UPDATE credentials SET revoked = ? WHERE person_id = ? AND revoked IS NULL", (now, person_id))

@@ -1,15 +1,29 @@
 """The gateway: where door units meet the host. One protocol session per device, fed by any transport.
 
-A transport hands over whole frames with handle(frame, reply, origin); the gateway authenticates them against the
-device registry, decides scans through the host core and answers through reply(). It never knows the medium.
+A transport hands over whole frames with handle(frame, reply, origin) (waits for the answers) or submit() (does not);
+the gateway authenticates them against the device registry, decides scans through the host core and answers through
+reply(). It never knows the medium.
 It also remembers, per unit, the reply of the link that last heard it: push_opens() sends a door open that a guard's
-confirmation by hand asked for (checkin/door_opens.py) that way, unasked."""
+confirmation by hand asked for (checkin/door_opens.py) that way, unasked.
 
+Group commit (issue 17). One decider thread per gateway takes the frames in arrival order and handles those that
+arrived while its last transaction was open, up to BATCH_MAX, one after another in ONE write transaction: frame
+counter, decision, event and the answer's counter of every frame, then one COMMIT. Each decision sees the ones before
+it (one connection, in order), so capacity holds exactly. No answer leaves before the COMMIT that records it: if the
+transaction fails (disk full, read-only, PostgreSQL gone, COMMIT refused) every frame of the batch goes unanswered,
+its unit shows OFFLINE and replays the scan QUEUED later, as for any storage failure. A frame whose decision fails on
+its own (a PintuError: its door was deleted) is rolled back alone to a savepoint and answered as a host fault.
+The frame counters are accepted in the same transaction as the decision: a frame whose batch was rolled back has not
+spent its counter, so its redelivery (a QoS 1 resend of the same frame) is decided then instead of being dropped as
+a duplicate; a frame that was committed has. There is no wait for a batch to fill: an idle gateway decides a lone
+frame at once; under load the batches grow by themselves while each COMMIT runs."""
+
+import functools
 import logging
 import sqlite3
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 
 import pintu_protocol as p
 from pintu.checkin import decide_scan, door_opens, host_fault
@@ -22,6 +36,12 @@ log = logging.getLogger("pintu.gateway")
 security = logging.getLogger("pintu.security")
 
 REFUSAL_LOG_S = 60.0  # refused frames are logged at most once per device per minute, with their count
+# At most this many frames share one transaction: bounds how long one COMMIT keeps the first frame of a batch waiting
+# (64 decisions are about 2 ms of work on one core) and how much one failed transaction leaves unanswered.
+BATCH_MAX = 64
+# Frames waiting beyond this make submit() wait: a flood from the broker slows its reader instead of filling memory.
+QUEUE_MAX = 4096
+DECIDER_IDLE_S = 1.0  # the decider thread ends after this long without frames (and starts again with the next)
 
 # What a unit is told after its HELLO. Feedback and relay timings suit a GM65 at a staffed door.
 DEFAULT_CONFIG = p.Config(
@@ -29,6 +49,7 @@ DEFAULT_CONFIG = p.Config(
 )
 
 
+@functools.lru_cache(maxsize=1024)  # the same few texts (a site's referral) at every scan
 def _text(value, limit=p.MAX_TEXT):
     """Text for a frame: printable ASCII only, cut to the field's limit (what the registry holds may be neither)."""
     value = "".join(c if " " <= c <= "~" else "?" for c in str(value or ""))
@@ -89,46 +110,167 @@ class RefusalLog:
         security.warning("refused from %s: %s%s", device, counts, " (last: %s)" % detail if detail else "")
 
 
-class Gateway:
-    """Thread-safe: every transport thread may call handle(). Each device's session keeps its counters in the
-    registry (RegistryCounters), so no frame is accepted twice, whichever worker handles it."""
+class _Pending:
+    """A frame waiting for its batch, with the reply() of the link it came from. waits: handle()'s caller waits on
+    done and replies itself; otherwise (submit) the decider replies after the COMMIT."""
 
-    def __init__(self, data, clock=time.time, config=DEFAULT_CONFIG):
+    __slots__ = ("frame", "origin", "reply", "answers", "done")
+
+    def __init__(self, frame, origin, reply, waits=False):
+        self.frame, self.origin, self.reply = frame, origin, reply
+        self.answers = []
+        self.done = threading.Event() if waits else None
+
+
+class Gateway:
+    """Thread-safe: every transport thread may call handle() or submit(). Each device's session keeps its counters
+    in the registry (RegistryCounters), so no frame is accepted twice, whichever worker handles it."""
+
+    def __init__(self, data, clock=time.time, config=DEFAULT_CONFIG, batch_max=BATCH_MAX):
         self.data = data
         self.clock = clock
         self.config = config
+        self.batch_max = batch_max
         self.stats = Counter()
         self._refusal_log = RefusalLog()
         self._sessions = {}
         # device -> reply() of the link that last heard it: a serial unit is reachable only on its own port, and a
         # worker sends door opens only to units it can reach. Only registered units get here: bounded by the registry.
         self._replies = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held while a batch is decided
+        self._queue = deque()
+        self._wake = threading.Condition()
+        self._decider = None
+        self._busy = False  # a batch taken and not yet answered
+        self._closed = False
 
     def close(self):
-        """Wait for the frame being handled, then close the data directory."""
+        """Decide the frames already taken, then close the data directory; frames after this get no answer."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify_all()
+            decider = self._decider
+        if decider is not None and decider is not threading.current_thread():
+            decider.join()
         with self._lock:
             self._refusal_log.flush()
             self.data.close()
 
     def handle(self, frame, reply, origin=None):
-        """One frame from a link. origin: the (site, device) the medium itself names (an MQTT topic), or None."""
-        with self._lock:
-            try:
-                answers = self._handle(frame, reply, origin)
-            except sqlite3.Error as e:
-                # Disk full, read-only, damaged: nothing is answered, so the unit shows OFFLINE (never admits) and
-                # keeps the scan queued until storage works again. Said once per frame, plainly.
-                self.stats["storage_failed"] += 1
-                log.error("storage failed (%s): refusing every frame until it works again", e)
-                answers = []
-            except Exception:  # a bug on hostile input must drop that frame, never stop the link's thread
-                self.stats["crashed"] += 1
-                log.exception("frame dropped: unexpected error")
-                answers = []
-        for answer in answers:
+        """One frame from a link, answered through reply() once the transaction that recorded it committed.
+        -> the answers (none when storage failed: the unit shows OFFLINE). origin: the (site, device) the medium
+        itself names (an MQTT topic), or None."""
+        if threading.current_thread() is self._decider:  # a reply() that sends another frame: decided here and now
+            pending = _Pending(frame, origin, reply, waits=True)
+            with self._lock:
+                self._decide_batch([pending])
+        else:
+            pending = self._take(frame, origin, reply, waits=True)
+            if pending is None:
+                return []
+            pending.done.wait()
+        for answer in pending.answers:
             reply(answer)
-        return answers
+        return pending.answers
+
+    def submit(self, frame, reply, origin=None):
+        """As handle(), without waiting: reply() is called from the decider thread after the COMMIT, in the order
+        the frames came. For a link with one reader thread (MQTT), so that frames queue up while one batch commits."""
+        self._take(frame, origin, reply)
+
+    # -- group commit
+
+    def _take(self, frame, origin, reply, waits=False):
+        pending = _Pending(frame, origin, reply, waits)
+        with self._wake:
+            while len(self._queue) >= QUEUE_MAX and not self._closed:
+                self._wake.wait()
+            if self._closed:
+                return None
+            self._queue.append(pending)
+            if self._decider is None:
+                self._decider = threading.Thread(target=self._decide_batches, name="pintu decider", daemon=True)
+                self._decider.start()
+            else:
+                self._wake.notify_all()
+        return pending
+
+    def _decide_batches(self):
+        # While frames flow, SQLite's checkpoints run beside the decisions, not inside a batch's COMMIT.
+        checkpoints = self.data.store.background_checkpoints()
+        try:
+            self._decide_until_idle()
+        finally:
+            if checkpoints is not None:
+                checkpoints.close()
+
+    def _decide_until_idle(self):
+        while True:
+            with self._wake:
+                while not self._queue:
+                    if self._closed or not self._wake.wait(DECIDER_IDLE_S) and not self._queue:
+                        self._decider = None
+                        return
+                batch = [self._queue.popleft() for _ in range(min(self.batch_max, len(self._queue)))]
+                self._busy = True
+                self._wake.notify_all()  # submit() callers waiting for room
+            try:
+                with self._lock:
+                    self._decide_batch(batch)
+            finally:  # whatever happened, no caller of handle() is left waiting
+                self._release(batch)
+            with self._wake:
+                self._busy = False
+                self._wake.notify_all()
+
+    def _release(self, batch):
+        for pending in batch:
+            if pending.done is not None:
+                pending.done.set()
+                continue
+            for answer in pending.answers:
+                try:
+                    pending.reply(answer)
+                except Exception:  # a link that cannot send loses that answer (the unit resends), nothing more
+                    log.exception("answer not sent")
+
+    def wait_idle(self, timeout=None):
+        """Wait until every frame taken so far is decided and its answers released. -> False on timeout."""
+        with self._wake:
+            return self._wake.wait_for(lambda: not self._queue and not self._busy, timeout)
+
+    def _decide_batch(self, batch):
+        """Every frame of the batch in one write transaction; their answers only once it committed."""
+        store = self.data.store
+        self.stats["batches"] += 1
+        try:
+            with store.write():
+                for pending in batch:
+                    pending.answers = self._handle_one(pending)
+                    if store.doomed is not None:
+                        raise store.doomed
+        except sqlite3.Error as e:
+            # Disk full, read-only, damaged, COMMIT refused: nothing is answered, so the units show OFFLINE (never
+            # admit) and keep their scans queued until storage works again. Said once per batch, plainly.
+            self.stats["storage_failed"] += len(batch)
+            log.error("storage failed (%s): %d frame(s) unanswered; refusing until it works again", e, len(batch))
+            for pending in batch:
+                pending.answers = []
+        except Exception:  # the transaction itself (BEGIN, COMMIT) failed in an unexpected way: answer nothing
+            self.stats["crashed"] += len(batch)
+            log.exception("batch dropped: unexpected error")
+            for pending in batch:
+                pending.answers = []
+
+    def _handle_one(self, pending):
+        try:
+            return self._handle(pending.frame, pending.reply, pending.origin)
+        except sqlite3.Error:
+            raise
+        except Exception:  # a bug on hostile input must drop that frame, never stop the others or the link
+            self.stats["crashed"] += 1
+            log.exception("frame dropped: unexpected error")
+            return []
 
     # -- the steps of one frame
 
@@ -194,7 +336,7 @@ class Gateway:
         return handler(self, session, msg) if handler else []
 
     def _session(self, device_id):
-        row = self.data.store.get_device(device_id)
+        row = self.data.store.cached("devices", device_id)
         if row is None or row["revoked"] is not None:
             self._sessions.pop(device_id, None)
             return None
@@ -235,7 +377,9 @@ class Gateway:
             msg.scan, decision.verdict, decision.reason, min(decision.occupancy or 0, 0xFFFF),
             min(decision.capacity or 0, 0xFFFF), _text(decision.referral),
         )
-        log.info("%s: scan %d -> %s (%s)", session.device_id, msg.scan, decision.verdict_name, decision.reason_name)
+        if log.isEnabledFor(logging.INFO):  # the names are looked up only for a log that keeps them
+            log.info("%s: scan %d -> %s (%s)", session.device_id, msg.scan, decision.verdict_name,
+                     decision.reason_name)
         return [session.send(verdict)]
 
     def _on_queued(self, session, msg):
@@ -272,10 +416,11 @@ class Gateway:
 
     def _decide(self, device_id, msg, at, queued):
         try:
-            return decide_scan(
-                self.data, msg.code, device=device_id, direction=msg.direction, at=at, scan_ref=msg.scan,
-                queued=queued,
-            )
+            with self.data.store.savepoint():  # its writes undone alone if it fails, the batch's others kept
+                return decide_scan(
+                    self.data, msg.code, device=device_id, direction=msg.direction, at=at, scan_ref=msg.scan,
+                    queued=queued,
+                )
         except PintuError as e:  # e.g. the device's door was deleted: refuse, never admit
             log.error("%s: %s", device_id, e)
             return host_fault()

@@ -41,9 +41,11 @@ class Server:
         self.data = DataDir(data_dir)
         self.gateway = Gateway(self.data)
         self.links = [SerialLink(port, self.gateway.handle) for port in serial_ports]
+        # A serial link has one unit and waits for its answer; an MQTT link's one reader thread hands its frames on
+        # without waiting, so they gather into batches (group commit, gateway.py) while a COMMIT runs.
         for url in mqtt_urls:  # a bad address is a PintuError from pintu.addresses: one line, before anything starts
             self.links.append(
-                MqttLink(url, self.gateway.handle, username=mqtt_user, password=mqtt_password, client_id=client_id,
+                MqttLink(url, self.gateway.submit, username=mqtt_user, password=mqtt_password, client_id=client_id,
                          ca=ca or default_ca(data_dir))
             )
         self.stopped = threading.Event()
@@ -69,7 +71,8 @@ class Server:
     def stop(self):
         if self.stopped.is_set():
             return
-        # Links first: no new frame is taken; the frame being handled finishes its transaction under the lock.
+        # Links first: no new frame is taken; the frames already taken are decided and answered, then the gateway
+        # closes the database.
         for link in self.links:
             link.close()
         self._pushing.set()
@@ -79,7 +82,7 @@ class Server:
         self.stopped.set()
 
     def run_forever(self):
-        """Serve until SIGINT or SIGTERM; a committed event is never lost (each decision is its own transaction)."""
+        """Serve until SIGINT or SIGTERM; a committed event is never lost, and no answer leaves before its COMMIT."""
 
         def on_signal(signum, frame):
             log.info("signal %d: stopping", signum)

@@ -48,6 +48,8 @@ _HCERT_V1 = 1
 # How far ahead of the host's clock an issuer's clock may be: a certificate issued "in the future" by less than this
 # is a clock difference, not a forgery (the EU reference verifiers allow a few minutes for the same reason).
 CLOCK_SKEW = timedelta(minutes=5)
+# Verified certificates remembered (verify's `remembered`): a bound, so a flood of valid codes cannot grow it forever.
+REMEMBERED_MAX = 65536
 
 
 @dataclass(frozen=True)
@@ -123,17 +125,24 @@ def verify(
     *,
     now: datetime,
     id_key: bytes,
+    remembered: dict | None = None,
 ) -> Certificate:
     """Verify an HC1 code at the decision time `now` against `anchors` (see `index_anchors`, `TrustStore.anchors`).
 
     Returns the minimised `Certificate`; raises `DccError` on any failed check and nothing else for any `code`.
     `now` must be timezone-aware; `id_key` is the site's secret for `holder_id` (both checked: a caller bug raises
     ValueError before the code is looked at).
+    remembered: a dict in which codes that verified are kept by the SHA-256 of their text (never the text), with
+    what the checks that depend on `now` need and nothing personal: the next scan of the same code skips base45,
+    inflate, CBOR, the signature and the schema, as long as the signer that verified it is still among `anchors` (an
+    anchor the operator removed refuses it at once); the times and the entry's dates are checked again every scan.
     """
     now = _aware(now)
     if not isinstance(id_key, bytes | bytearray) or not id_key:
         raise ValueError("id_key must be a non-empty bytes secret")
     try:
+        if remembered is not None and isinstance(code, str | bytes):
+            return _verify_remembered(code, anchors, now, bytes(id_key), remembered)
         return _verify(code, anchors, now, bytes(id_key))
     except DccError:
         raise
@@ -141,7 +150,51 @@ def verify(
         raise DccError("internal", "%s: %s" % (type(exc).__name__, exc)) from None
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """A code that verified once: its signer and what the checks that depend on the time read (no name, no birth
+    date, no certificate identifier: the entry's dates and codes only)."""
+
+    signer: x509.Certificate
+    certificate: Certificate
+    kind: str
+    entry: dict
+
+
+_TIMED_FIELDS = ("tg", "dt", "tt", "sc", "fr", "df", "du")  # what eu_rules.check_entry reads
+
+
+def _verify_remembered(code, anchors, now, id_key, remembered):
+    digest = hashlib.sha256(code.encode() if isinstance(code, str) else code).digest()
+    known = remembered.get(digest)
+    if isinstance(known, _Verified) and known.signer in anchors.get(known.certificate.kid, ()):
+        _check_times(known.certificate.issued_at, known.certificate.expires_at, now)
+        eu_rules.check_entry(known.kind, known.entry, now)
+        return known.certificate
+    signed, kind, entry = _checked(code, anchors, now)
+    certificate = _certificate(kind, entry, signed, id_key)
+    if len(remembered) >= REMEMBERED_MAX:
+        remembered.clear()
+    remembered[digest] = _Verified(signed.signer, certificate, kind, {f: entry[f] for f in _TIMED_FIELDS if f in entry})
+    return certificate
+
+
+def _check_times(issued_at, expires_at, now):
+    # eHN "Technical specifications for EU DCC" vol. 1, 3.3.1 (CWT iat/exp): not valid before it was issued, and
+    # valid through its expiry second inclusive (what the reference test data's EXPECTEDEXPIRATIONCHECK expects).
+    if issued_at > now + CLOCK_SKEW:
+        raise DccError("not_yet_valid", "issued %s" % issued_at.isoformat())
+    if now > expires_at:
+        raise DccError("expired", "expired %s" % expires_at.isoformat())
+
+
 def _verify(code, anchors, now, id_key):
+    signed, kind, entry = _checked(code, anchors, now)
+    return _certificate(kind, entry, signed, id_key)
+
+
+def _checked(code, anchors, now):
+    """Every check, in the order of the module's doc. -> (signed, kind, entry)."""
     signed = open_signed(code, anchors)
     container = signed.claims.get(_CWT_HCERT)
     hcert = container.get(_HCERT_V1) if isinstance(container, Mapping) else None
@@ -149,16 +202,11 @@ def _verify(code, anchors, now, id_key):
         raise DccError("hcert", "no health certificate (claim -260, key 1)")
     present = "".join(kind for kind in "vtr" if kind in hcert)
     check_signer(signed.signer, signed.issued_at, signed.expires_at, present)
-    # eHN "Technical specifications for EU DCC" vol. 1, 3.3.1 (CWT iat/exp): not valid before it was issued, and
-    # valid through its expiry second inclusive (what the reference test data's EXPECTEDEXPIRATIONCHECK expects).
-    if signed.issued_at > now + CLOCK_SKEW:
-        raise DccError("not_yet_valid", "issued %s" % signed.issued_at.isoformat())
-    if now > signed.expires_at:
-        raise DccError("expired", "expired %s" % signed.expires_at.isoformat())
+    _check_times(signed.issued_at, signed.expires_at, now)
     kind = dcc_schema.check(hcert)
     entry = hcert[kind][0]
     eu_rules.check_entry(kind, entry, now)
-    return _certificate(kind, entry, signed, id_key)
+    return signed, kind, entry
 
 
 def _certificate(kind, entry, signed, id_key):

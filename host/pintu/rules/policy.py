@@ -22,6 +22,7 @@ Health comes before capacity so that a positive person at a full site still aler
 so that the person learns where to get vaccinated rather than just to wait.
 """
 
+import functools
 from collections import namedtuple
 
 from pintu_protocol.messages import IN, OUT
@@ -99,6 +100,7 @@ ALREADY_INSIDE_SHOW = "Already inside, please see the guard"
 _BLOCKS = {"positive": R_POSITIVE, "contact": R_CONTACT}
 
 
+@functools.lru_cache(maxsize=1024)  # a few texts (the SHOW table, sites' referrals) at every scan
 def printable(text, limit=SHOW_MAX):
     """Squeeze text into what a door unit can show: printable ASCII, at most limit characters."""
     out = "".join(ch if " " <= ch <= "~" else "?" for ch in str(text or ""))
