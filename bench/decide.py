@@ -236,7 +236,7 @@ def statements_per_decision(data, units, codes):
         gateway.handle(frames[0], lambda f: None)
         lone = len(seen)
         seen.clear()
-        with gateway._wake:  # held: the decider takes every frame below as one batch
+        with gateway.held():  # held: the decider takes every frame below as one batch
             for frame in frames[1:]:
                 gateway.submit(frame, lambda f: None)
         gateway.wait_idle()

@@ -24,7 +24,7 @@ from tests.gateway.test_gateway import Unit
 def one_batch(gateway):
     """Frames submitted inside are decided together: the decider cannot take any before the block ends. (The
     gateway's condition is re-entrant, so this thread may still queue frames while it holds it.)"""
-    with gateway._wake:
+    with gateway.held():
         yield
     assert gateway.wait_idle(30)
 
@@ -215,4 +215,31 @@ def test_while_frames_flow_the_log_is_checkpointed_beside_the_decisions(big_offi
     while own_checkpoints() != 1000 and time.monotonic() < deadline:  # idle: the decider and its checkpointer end
         time.sleep(0.05)
     assert own_checkpoints() == 1000
+    gw.close()
+
+
+def test_under_overload_frames_are_shed_undecided_and_their_resends_decided_once(big_office):
+    """A frame that waited longer than a unit waits for its verdict, or that finds the queue full, is dropped without
+    being decided: nothing recorded, its counter unspent, the broker client's thread never blocked. The unit's resend
+    of the scan (a new frame, same scan id) is then decided once, as any resend."""
+    office = big_office
+    gw = Gateway(office.data, queue_max=2)
+    gw._frames.stale_s = 0.2  # a unit that waits 0.2 s for its verdict
+    unit = Unit(office.units["door-1"])
+    codes = add_people(office, 3)
+    answers = [[] for _ in range(3)]
+    with gw.held():  # the decider is busy elsewhere while the frames arrive
+        for code, out in zip(codes, answers, strict=True):
+            gw.submit(unit.scan(code), out.append)  # returns at once, also for the third that finds no room
+        time.sleep(0.3)  # the two taken frames go stale waiting
+    assert gw.wait_idle(30)
+    assert answers == [[], [], []]  # nothing answered: each unit shows OFFLINE and keeps its scan
+    assert (gw.stats["shed_queue_full"], gw.stats["shed_stale"], gw.stats.get("SCAN", 0)) == (1, 2, 0)
+    assert events.list_events(office.data) == [] and office.data.store.count_inside("kantor") == 0
+    # The unit resends its first scan in a new frame (same scan id 1): decided now, once.
+    resend = unit.session.send(p.Scan(1, "lobby", p.IN, codes[0]))
+    answer = collect(gw, [resend])[0]
+    verdict = unit.session.receive(answer[0])
+    assert (verdict.scan, verdict.verdict) == (1, GREEN)
+    assert len(events.list_events(office.data)) == 1 and office.data.store.count_inside("kantor") == 1
     gw.close()

@@ -8,7 +8,8 @@ import pintu_protocol as p
 from pintu.checkin import events
 from pintu.data import replay_window as rw
 from pintu.data.datadir import DataDir
-from pintu.gateway.gateway import Gateway, RefusalLog
+from pintu.gateway.counted_log import CountedLog
+from pintu.gateway.gateway import Gateway, security
 from pintu_protocol.verdicts import GREEN
 
 from .test_gateway import Unit, ask
@@ -96,7 +97,7 @@ def test_refused_frames_are_logged_once_per_device_per_interval_with_a_count(off
 
 def test_refusal_log_says_the_count_when_the_interval_is_over(caplog):
     now = [0.0]
-    log = RefusalLog(interval_s=60, clock=lambda: now[0])
+    log = CountedLog(security, "refused from %s", interval_s=60, clock=lambda: now[0])
     caplog.set_level(logging.WARNING, logger="pintu.security")
     for _ in range(500):
         log.note("door-1", "bad_tag", "tag")

@@ -6,42 +6,37 @@ reply(). It never knows the medium.
 It also remembers, per unit, the reply of the link that last heard it: push_opens() sends a door open that a guard's
 confirmation by hand asked for (checkin/door_opens.py) that way, unasked.
 
-Group commit (issue 17). One decider thread per gateway takes the frames in arrival order and handles those that
-arrived while its last transaction was open, up to BATCH_MAX, one after another in ONE write transaction: frame
-counter, decision, event and the answer's counter of every frame, then one COMMIT. Each decision sees the ones before
-it (one connection, in order), so capacity holds exactly. No answer leaves before the COMMIT that records it: if the
-transaction fails (disk full, read-only, PostgreSQL gone, COMMIT refused) every frame of the batch goes unanswered,
-its unit shows OFFLINE and replays the scan QUEUED later, as for any storage failure. A frame whose decision fails on
-its own (a PintuError: its door was deleted) is rolled back alone to a savepoint and answered as a host fault.
-The frame counters are accepted in the same transaction as the decision: a frame whose batch was rolled back has not
-spent its counter, so its redelivery (a QoS 1 resend of the same frame) is decided then instead of being dropped as
-a duplicate; a frame that was committed has. There is no wait for a batch to fill: an idle gateway decides a lone
-frame at once; under load the batches grow by themselves while each COMMIT runs."""
+Group commit (issue 17). One decider thread per gateway (group_commit.py) takes the frames in arrival order and
+handles those that arrived while its last transaction was open, up to BATCH_MAX, one after another in ONE write
+transaction: frame counter, decision, event and the answer's counter of every frame, then one COMMIT. Each decision
+sees the ones before it (one connection, in order), so capacity holds exactly. No answer leaves before the COMMIT
+that records it: if the transaction fails (disk full, read-only, PostgreSQL gone, COMMIT refused) every frame of the
+batch goes unanswered, its unit shows OFFLINE and replays the scan QUEUED later, as for any storage failure. A frame
+whose decision fails on its own (a PintuError: its door was deleted) is rolled back alone to a savepoint and
+answered as a host fault. The frame counters are accepted in the same transaction as the decision: a frame whose
+batch was rolled back has not spent its counter, so its redelivery (a QoS 1 resend of the same frame) is decided
+then instead of being dropped as a duplicate; a frame that was committed has. There is no wait for a batch to fill:
+an idle gateway decides a lone frame at once; under load the batches grow by themselves while each COMMIT runs."""
 
 import functools
 import logging
 import sqlite3
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 
 import pintu_protocol as p
 from pintu.checkin import decide_scan, door_opens, host_fault
 from pintu.data import replay_window
 from pintu.errors import PintuError
+from pintu.gateway.counted_log import CountedLog
+from pintu.gateway.group_commit import BATCH_MAX, QUEUE_MAX, FrameQueue, Pending
 from pintu_protocol import errors as perr
 from pintu_protocol.verdicts import GREEN, R_GUARD_CONFIRMED, R_HOST_FAULT
 
 log = logging.getLogger("pintu.gateway")
 security = logging.getLogger("pintu.security")
 
-REFUSAL_LOG_S = 60.0  # refused frames are logged at most once per device per minute, with their count
-# At most this many frames share one transaction: bounds how long one COMMIT keeps the first frame of a batch waiting
-# (64 decisions are about 2 ms of work on one core) and how much one failed transaction leaves unanswered.
-BATCH_MAX = 64
-# Frames waiting beyond this make submit() wait: a flood from the broker slows its reader instead of filling memory.
-QUEUE_MAX = 4096
-DECIDER_IDLE_S = 1.0  # the decider thread ends after this long without frames (and starts again with the next)
 
 # What a unit is told after its HELLO. Feedback and relay timings suit a GM65 at a staffed door.
 DEFAULT_CONFIG = p.Config(
@@ -76,82 +71,28 @@ class RegistryCounters:
         return self.last == replay_window.ACCEPTED
 
 
-class RefusalLog:
-    """Refused frames logged at most once per device per interval: the first at once, later ones counted and said
-    in one line when the interval is over and another arrives (or on flush())."""
-
-    def __init__(self, interval_s=REFUSAL_LOG_S, clock=time.monotonic):
-        self.interval_s = interval_s
-        self.clock = clock
-        self._devices = {}  # device -> [time of the last line, Counter of refusals since]
-
-    def note(self, device, kind, detail):
-        now = self.clock()
-        entry = self._devices.get(device)
-        if entry is None or now - entry[0] >= self.interval_s:
-            held = entry[1] if entry else Counter()
-            held[kind] += 1
-            self._say(device, held, detail)
-            self._devices[device] = [now, Counter()]
-            if len(self._devices) > 10000:  # junk claiming ever new device ids must not grow this without end
-                self._devices.clear()
-        else:
-            entry[1][kind] += 1
-
-    def flush(self):
-        for device, (_, held) in self._devices.items():
-            if held:
-                self._say(device, held, None)
-        self._devices.clear()
-
-    @staticmethod
-    def _say(device, held, detail):
-        counts = ", ".join("%d %s" % (n, kind) for kind, n in sorted(held.items()))
-        security.warning("refused from %s: %s%s", device, counts, " (last: %s)" % detail if detail else "")
-
-
-class _Pending:
-    """A frame waiting for its batch, with the reply() of the link it came from. waits: handle()'s caller waits on
-    done and replies itself; otherwise (submit) the decider replies after the COMMIT."""
-
-    __slots__ = ("frame", "origin", "reply", "answers", "done")
-
-    def __init__(self, frame, origin, reply, waits=False):
-        self.frame, self.origin, self.reply = frame, origin, reply
-        self.answers = []
-        self.done = threading.Event() if waits else None
-
-
 class Gateway:
     """Thread-safe: every transport thread may call handle() or submit(). Each device's session keeps its counters
     in the registry (RegistryCounters), so no frame is accepted twice, whichever worker handles it."""
 
-    def __init__(self, data, clock=time.time, config=DEFAULT_CONFIG, batch_max=BATCH_MAX):
+    def __init__(self, data, clock=time.time, config=DEFAULT_CONFIG, batch_max=BATCH_MAX, queue_max=QUEUE_MAX):
         self.data = data
         self.clock = clock
         self.config = config
-        self.batch_max = batch_max
         self.stats = Counter()
-        self._refusal_log = RefusalLog()
+        # A frame that waited longer than a unit waits for its verdict is shed (group_commit.py says why).
+        self._frames = FrameQueue(self._decide_locked, self.data.store.background_checkpoints, self.stats,
+                                  batch_max, queue_max, stale_s=config.verdict_timeout_ms / 1000.0)
+        self._refusal_log = CountedLog(security, "refused from %s")
         self._sessions = {}
         # device -> reply() of the link that last heard it: a serial unit is reachable only on its own port, and a
         # worker sends door opens only to units it can reach. Only registered units get here: bounded by the registry.
         self._replies = {}
-        self._lock = threading.Lock()  # held while a batch is decided
-        self._queue = deque()
-        self._wake = threading.Condition()
-        self._decider = None
-        self._busy = False  # a batch taken and not yet answered
-        self._closed = False
+        self._lock = threading.Lock()  # held while a batch is decided, and by push_opens
 
     def close(self):
         """Decide the frames already taken, then close the data directory; frames after this get no answer."""
-        with self._wake:
-            self._closed = True
-            self._wake.notify_all()
-            decider = self._decider
-        if decider is not None and decider is not threading.current_thread():
-            decider.join()
+        self._frames.close()
         with self._lock:
             self._refusal_log.flush()
             self.data.close()
@@ -160,12 +101,11 @@ class Gateway:
         """One frame from a link, answered through reply() once the transaction that recorded it committed.
         -> the answers (none when storage failed: the unit shows OFFLINE). origin: the (site, device) the medium
         itself names (an MQTT topic), or None."""
-        if threading.current_thread() is self._decider:  # a reply() that sends another frame: decided here and now
-            pending = _Pending(frame, origin, reply, waits=True)
-            with self._lock:
-                self._decide_batch([pending])
+        if self._frames.in_decider():  # a reply() that sends another frame: decided here and now
+            pending = Pending(frame, origin, reply, waits=True)
+            self._decide_locked([pending])
         else:
-            pending = self._take(frame, origin, reply, waits=True)
+            pending = self._frames.put(frame, origin, reply, waits=True)
             if pending is None:
                 return []
             pending.done.wait()
@@ -176,68 +116,20 @@ class Gateway:
     def submit(self, frame, reply, origin=None):
         """As handle(), without waiting: reply() is called from the decider thread after the COMMIT, in the order
         the frames came. For a link with one reader thread (MQTT), so that frames queue up while one batch commits."""
-        self._take(frame, origin, reply)
-
-    # -- group commit
-
-    def _take(self, frame, origin, reply, waits=False):
-        pending = _Pending(frame, origin, reply, waits)
-        with self._wake:
-            while len(self._queue) >= QUEUE_MAX and not self._closed:
-                self._wake.wait()
-            if self._closed:
-                return None
-            self._queue.append(pending)
-            if self._decider is None:
-                self._decider = threading.Thread(target=self._decide_batches, name="pintu decider", daemon=True)
-                self._decider.start()
-            else:
-                self._wake.notify_all()
-        return pending
-
-    def _decide_batches(self):
-        # While frames flow, SQLite's checkpoints run beside the decisions, not inside a batch's COMMIT.
-        checkpoints = self.data.store.background_checkpoints()
-        try:
-            self._decide_until_idle()
-        finally:
-            if checkpoints is not None:
-                checkpoints.close()
-
-    def _decide_until_idle(self):
-        while True:
-            with self._wake:
-                while not self._queue:
-                    if self._closed or not self._wake.wait(DECIDER_IDLE_S) and not self._queue:
-                        self._decider = None
-                        return
-                batch = [self._queue.popleft() for _ in range(min(self.batch_max, len(self._queue)))]
-                self._busy = True
-                self._wake.notify_all()  # submit() callers waiting for room
-            try:
-                with self._lock:
-                    self._decide_batch(batch)
-            finally:  # whatever happened, no caller of handle() is left waiting
-                self._release(batch)
-            with self._wake:
-                self._busy = False
-                self._wake.notify_all()
-
-    def _release(self, batch):
-        for pending in batch:
-            if pending.done is not None:
-                pending.done.set()
-                continue
-            for answer in pending.answers:
-                try:
-                    pending.reply(answer)
-                except Exception:  # a link that cannot send loses that answer (the unit resends), nothing more
-                    log.exception("answer not sent")
+        self._frames.put(frame, origin, reply)
 
     def wait_idle(self, timeout=None):
         """Wait until every frame taken so far is decided and its answers released. -> False on timeout."""
-        with self._wake:
-            return self._wake.wait_for(lambda: not self._queue and not self._busy, timeout)
+        return self._frames.wait_idle(timeout)
+
+    def held(self):
+        """A context in which the decider takes no frame: those submitted inside are decided as one batch after it
+        (tests and bench/decide.py make batches of a known size with it)."""
+        return self._frames.held()
+
+    def _decide_locked(self, batch):
+        with self._lock:
+            self._decide_batch(batch)
 
     def _decide_batch(self, batch):
         """Every frame of the batch in one write transaction; their answers only once it committed."""
@@ -357,8 +249,8 @@ class Gateway:
         return []
 
     def _refuse(self, kind, device_id, detail):
-        """A frame dropped unanswered: a security event, logged with ids only, at most once per device per
-        REFUSAL_LOG_S with the number refused since (a flood of junk from one login must not fill the disk)."""
+        """A frame dropped unanswered: a security event, logged with ids only, at most once per device per minute
+        with the number refused since (counted_log.py)."""
         self.stats["refused_" + kind] += 1
         self._refusal_log.note(device_id or "?", kind, detail)
 
