@@ -217,6 +217,11 @@ class App:
         return p.Scan(record.scan, record.door, record.direction, record.code)
 
     def _shown(self, scan_id, code, verdict=None):
+        held = self._held
+        if held and held[0] != scan_id:
+            # Someone else's scan was shown since the HOLD (a RED, a BLACK, an OFFLINE...): a guard's confirmation
+            # arriving now must not open the door while that visitor stands at it. The guard lets the held one in.
+            self._held = None
         if self.display is not None:
             self.display.show(code, verdict)
         if self.on_shown is not None:

@@ -2,6 +2,7 @@
 guard who confirms a YELLOW by hand (`checkin.settle_hold`, what `pintu confirm` and the console call) from another
 connection to the same database, as another process would. The unit's relay says whether the door opened."""
 
+import threading
 import time
 
 import pytest
@@ -122,3 +123,35 @@ def test_two_workers_that_both_heard_the_unit_push_once(yellow):
         assert sorted(w.stats["door_opens"] for w in workers) == [0, 1]
     finally:
         other.close()
+
+
+def test_a_push_never_overtakes_the_answers_of_a_batch_being_sent(yellow):
+    """The pusher thread looks while the decider is sending a batch's answers: the push (its counter drawn later)
+    waits until they are out. Sent before them, it would make the unit refuse the answers as replays."""
+    gateway = Gateway(yellow.data)
+    unit = held_unit(yellow, [gateway])
+    settle(yellow, True)  # the guard confirms Dewi from the console: an open is due at door-1
+    pusher = []
+
+    def reply(frame, now=False):  # the decider sends Budi's answer; the pusher's look starts just before it
+        if not pusher:
+            pusher.append(threading.Thread(target=gateway.push_opens))
+            pusher[0].start()
+            pusher[0].join(0.5)  # it would have sent its push by now, were it not held back
+        return unit._reply(frame, now)
+
+    unit.scan(yellow.codes["budi"])
+    for _ in range(300):
+        unit.bench.run(10)
+        unit.decoder.feed(unit.bench.stream.take())
+        for frame in unit.decoder.frames():
+            unit.sent.append(unit._type(frame))
+            gateway.handle(frame, reply)
+    pusher[0].join(10)
+    assert gateway.stats["door_opens"] == 1 and unit.answers[-2:] == ["verdict", "verdict"]
+    app = unit.bench.app
+    assert app.counts["rejected_frames"] == 0  # every frame taken, in counter order
+    assert app.last_verdict.verdict == GREEN and app.counts["verdicts"] == 2  # Dewi's HOLD, Budi's GREEN
+    # Budi was shown his answer after Dewi's HOLD, so the confirmation arriving after it opened nothing for her: the
+    # door never opens in front of the next visitor (the guard lets Dewi through).
+    assert unit.pulses() == 1 and app._held is None

@@ -148,3 +148,27 @@ def test_a_worker_that_goes_away_leaves_its_share_to_the_others(broker):
         unit.close()
         for link in links:
             link.close()
+
+
+def test_a_door_open_is_never_held_for_a_reconnection(broker):
+    """reply(frame, now=True) (a guard's door open) goes at once or not at all: sent while the broker is away, paho
+    would queue a QoS 1 message and deliver it after the reconnection, minutes later, to whoever stands at the door."""
+    link = MqttLink(broker.url, Host(), client_id="host-a").start()
+    unit = Unit(broker.url, "site-a", "door-1")  # a persistent session: the broker would keep QoS 1 for it
+    try:
+        assert wait_for(lambda: link.connected.is_set() and unit.client.is_connected())
+        time.sleep(0.3)
+        assert link.send("site-a", "door-1", b"open-now", now=True)
+        assert wait_for(lambda: unit.down == [b"open-now"])
+        broker.stop()
+        assert wait_for(lambda: not link.connected.is_set())
+        assert link.send("site-a", "door-1", b"open-late", now=True) is False  # the caller knows: not sent
+        assert link.send("site-a", "door-1", b"answer") is False  # an answer is queued for later, as before
+        broker.start()
+        assert wait_for(lambda: link.connected.is_set() and unit.client.is_connected(), 20)
+        assert wait_for(lambda: b"answer" in unit.down, 15)
+        time.sleep(0.5)
+        assert b"open-late" not in unit.down
+    finally:
+        unit.close()
+        link.close()

@@ -95,3 +95,23 @@ def test_a_key_changed_elsewhere_is_used_at_the_next_frame(office):
     frame = fresh.send(p.Scan(99, "lobby", p.IN, office.codes["dewi"]))
     assert fresh.receive(ask(gw, frame)[0]).verdict == GREEN
     gw.close()
+
+
+def test_a_change_rolled_back_is_never_trusted_from_the_cache(tmp_path, database):
+    """A transaction that changed a site and read it through the cache, then failed: its generation went back with
+    it, and another process's next change makes that number true again — for a row that never was."""
+    office = make_office(tmp_path / "d", capacity=1, database=database)
+    data = office.data
+    try:
+        assert checkin.check(data, "lobby", office.codes["budi"].decode()).verdict == GREEN  # full now: 1 / 1
+        with pytest.raises(RuntimeError):
+            with data.store.write():
+                registry.set_site(data, "kantor", capacity=100)
+                data.store.cached("sites", "kantor")
+                raise RuntimeError("the operator's transaction fails after the change")
+        with DataDir(office.path) as other:  # an unrelated change, committed elsewhere
+            registry.set_site(other, "kantor", referral="Puskesmas Baru")
+        decision = checkin.check(data, "lobby", office.codes["dewi"].decode())
+        assert (decision.verdict, decision.capacity) == (FULL, 1)
+    finally:
+        data.close()

@@ -32,11 +32,13 @@ class Wired:
     def _type(self, frame):
         return p.type_name(p.read_header(frame).msg_type).lower()
 
-    def _reply(self, frame):
+    def _reply(self, frame, now=False):
+        """A link's reply(): True, sent (a frame lost on the way is sent as far as the host can tell)."""
         if self.lose is not None and self.lose(frame, False):
-            return
+            return True
         self.answers.append(self._type(frame))
         self.bench.stream.push(p.encode_stream(frame))
+        return True
 
     def run(self, ms, step=10):
         for _ in range(max(1, ms // step)):

@@ -101,3 +101,23 @@ def test_a_newer_hold_replaces_the_older_one():
     second = scan_and_answer(bench, CODE + b"x", verdicts.HOLD).scan
     assert _push(bench, first) == []
     assert ("relay", 1) in _push(bench, second)
+
+
+def test_a_confirmation_never_opens_on_the_next_visitors_refusal():
+    # Dewi's HOLD shown, she steps aside; Sari scans next and is refused (RED, BLACK, FULL, or the unit shows
+    # OFFLINE). A guard's confirmation of Dewi arriving then, or after Sari's pattern ran out, must not open the door
+    # in front of Sari: the held scan is forgotten once another scan was shown.
+    for verdict in (verdicts.RED, verdicts.BLACK, verdicts.FULL, verdicts.GREEN):
+        for run_ms in (300, 4000):  # while the other pattern plays, and once the unit is idle again
+            bench = ready_bench()
+            scan_id = _held(bench)
+            bench.run(3000)  # past the repeat window for the same code
+            scan_and_answer(bench, CODE + b"sari", verdict, run_ms=run_ms)
+            assert ("relay", 1) not in _push(bench, scan_id), (verdict, run_ms)
+            assert bench.app._held is None
+    bench = ready_bench()
+    scan_id = _held(bench)
+    bench.run(3000)
+    bench.scan(CODE + b"sari")
+    bench.run(3200)  # no verdict in time: OFFLINE shown for Sari
+    assert ("relay", 1) not in _push(bench, scan_id)

@@ -74,3 +74,11 @@ def claim(store, devices, now):
             claimed.append(Open(row["id"], row["device_id"], row["open_scan"], row["occupancy"] or 0,
                                 row["capacity"] or 0, row["shown"] or ""))
     return claimed
+
+
+def not_sent(store, hold_id):
+    """The link could not send a claimed open at once (the broker connection is down, the port closed): it is
+    pending again, and the next look tries again until the deadline. Never queued in a link for later: a door open
+    that waits in a client's queue for a reconnection arrives late (reply(frame, now=True))."""
+    with store.row_write():
+        store.unclaim_open(hold_id)

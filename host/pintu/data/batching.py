@@ -85,6 +85,7 @@ class BatchSupport:
             self._run("ROLLBACK TO part")
             self._soon("RELEASE part")
             self._swept = {}  # a rolled-back sweep is to be done again
+            self.forget_cached()
             raise
         if self._doomed is not None:  # failed inside, and caught there (decide_scan's host fault)
             raise self._doomed
@@ -109,7 +110,10 @@ class BatchSupport:
         return row
 
     def forget_cached(self):
-        """This connection changed the registry: its own next read must not wait for the generation check."""
+        """This connection changed the registry: its own next read must not wait for the generation check. Also at
+        every rollback (whole or to a savepoint): rows read through the cache inside a transaction that did not
+        commit may be ones it changed itself; the generation it counted up went back with it, and another process's
+        next change would make that number true again, for rows that never were."""
         self._rows = None
         self._checked = False
 

@@ -21,10 +21,10 @@ from contextlib import contextmanager
 
 import psycopg
 import psycopg_pool
-from psycopg.adapt import Dumper
 
 from pintu.data import dialect, schema
 from pintu.data.batching import BatchSupport, Joined
+from pintu.data.pg_rows import BoolAsInteger, row_factory
 from pintu.data.sql_record import RecordSql
 from pintu.data.sql_registry import RegistrySql
 from pintu.data.sql_users import UserSql
@@ -73,62 +73,9 @@ def _first_line(exc):
     return (str(exc).strip().splitlines() or [""])[0]
 
 
-class Row:
-    """A result row as sqlite3.Row behaves: by position, by column name, keys(), iterable over its values."""
-
-    __slots__ = ("_names", "_index", "_values")
-
-    def __init__(self, names, index, values):
-        self._names = names
-        self._index = index
-        self._values = values
-
-    def __getitem__(self, key):
-        if isinstance(key, str):
-            return self._values[self._index[key.lower()]]
-        return self._values[key]
-
-    def keys(self):
-        return list(self._names)
-
-    def __iter__(self):
-        return iter(self._values)
-
-    def __len__(self):
-        return len(self._values)
-
-    def __eq__(self, other):
-        return isinstance(other, Row) and self._names == other._names and tuple(self) == tuple(other)
-
-    __hash__ = None
-
-    def __repr__(self):
-        return "Row(%r)" % dict(zip(self._names, self._values, strict=True))
-
-
-def _row_factory(cursor):
-    names = tuple(column.name for column in cursor.description or ())
-    index = {}
-    for i, name in enumerate(names):
-        index.setdefault(name.lower(), i)  # a repeated name means its first column, as in sqlite3.Row
-    return lambda values: Row(names, index, values)
-
-
-class _BoolAsInteger(Dumper):
-    """True/False into the INTEGER (BIGINT) flag columns, as SQLite stores them."""
-
-    oid = psycopg.adapters.types["int8"].oid
-
-    def dump(self, obj):
-        return b"1" if obj else b"0"
-
-    def quote(self, obj):
-        return self.dump(obj)
-
-
 def _configure(conn):
-    conn.adapters.register_dumper(bool, _BoolAsInteger)
-    conn.row_factory = _row_factory
+    conn.adapters.register_dumper(bool, BoolAsInteger)
+    conn.row_factory = row_factory
 
 
 _pools = {}  # url -> [pool, number of open stores using it]
@@ -287,6 +234,7 @@ class PgStore(BatchSupport, RegistrySql, RecordSql, UserSql):
                 raise self._doomed
         except BaseException:
             self._conn, self._depth, self._deferred = None, 0, ""
+            self.forget_cached()
             try:
                 if not conn.broken:
                     conn.execute("ROLLBACK")
@@ -300,7 +248,12 @@ class PgStore(BatchSupport, RegistrySql, RecordSql, UserSql):
         try:
             with _translated():
                 conn.execute(deferred + ("ROLLBACK" if rollback else "COMMIT"))
+        except BaseException:
+            self.forget_cached()  # a COMMIT that failed rolled back
+            raise
         finally:
+            if rollback:
+                self.forget_cached()
             self._give_back(conn)
 
     def _borrow(self):

@@ -181,6 +181,11 @@ class RecordSql:
             (int(at), outcome, hold_id),
         ).rowcount
 
+    def unclaim_open(self, hold_id):
+        """A claimed door open that could not go out at once: pending again, for the next look (until its deadline)."""
+        self._run("UPDATE holds SET open_done = NULL, open_outcome = NULL WHERE id = ? AND open_outcome = 'sent'",
+                  (hold_id,))
+
     # -- what a late replay must respect (checkin/replays.py)
 
     def mark_unshown(self, source, scan_ref):

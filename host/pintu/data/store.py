@@ -149,8 +149,11 @@ class Store(BatchSupport, RegistrySql, RecordSql, UserSql):
             yield self
             if self._doomed is not None:
                 raise self._doomed
+            if rollback:
+                self.forget_cached()
             self._db.execute("ROLLBACK" if rollback else "COMMIT")
         except BaseException:
+            self.forget_cached()
             # SQLite may have rolled back already (SQLITE_FULL does): a second ROLLBACK would fail with "no
             # transaction is active" and hide the real error from the log. A COMMIT that failed (disk full, I/O
             # error) may leave the transaction open: it is rolled back, so the next BEGIN works.

@@ -98,19 +98,20 @@ class Gateway:
             self.data.close()
 
     def handle(self, frame, reply, origin=None):
-        """One frame from a link, answered through reply() once the transaction that recorded it committed.
+        """One frame from a link, answered through reply() once the transaction that recorded it committed (by the
+        decider thread, before this returns).
         -> the answers (none when storage failed: the unit shows OFFLINE). origin: the (site, device) the medium
         itself names (an MQTT topic), or None."""
         if self._frames.in_decider():  # a reply() that sends another frame: decided here and now
             pending = Pending(frame, origin, reply, waits=True)
             self._decide_locked([pending])
+            for answer in pending.answers:
+                reply(answer)
         else:
             pending = self._frames.put(frame, origin, reply, waits=True)
             if pending is None:
                 return []
-            pending.done.wait()
-        for answer in pending.answers:
-            reply(answer)
+            pending.done.wait()  # answered by the decider, in counter order with every other answer and push
         return pending.answers
 
     def submit(self, frame, reply, origin=None):
@@ -170,9 +171,10 @@ class Gateway:
         """Send the door opens due to units this worker has heard (checkin/door_opens.py: each claimed so that one
         worker sends it; late ones dropped): a VERDICT GREEN/guard_confirmed for the scan that showed the HOLD, on the
         unit's session, through the link that last heard it. Called every door_opens.PUSH_EVERY_S (server.py).
-        -> the number sent."""
-        sends = []
-        with self._lock:
+        Between batches only: a unit takes frames in counter order, so a push numbered after a batch's answers must
+        not reach the unit before them (the answer would be refused as a replay). -> the number sent."""
+        sent = 0
+        with self._frames.between_batches(), self._lock:
             try:
                 for due in door_opens.claim(self.data.store, self._replies, self.clock()):
                     session = self._session(due.device)
@@ -180,18 +182,25 @@ class Gateway:
                         continue
                     verdict = p.Verdict(due.scan, GREEN, R_GUARD_CONFIRMED, min(due.occupancy, 0xFFFF),
                                         min(due.capacity, 0xFFFF), _text(due.shown))
-                    sends.append((self._replies[due.device], session.send(verdict), due))
+                    if self._push(self._replies[due.device], session.send(verdict), due):
+                        sent += 1
+                    else:
+                        door_opens.not_sent(self.data.store, due.hold)
             except sqlite3.Error as e:  # tried again at the next look, until the open's deadline
                 self.stats["storage_failed"] += 1
                 log.error("storage failed (%s): door opens wait until it works again", e)
-        for reply, frame, due in sends:
+        return sent
+
+    def _push(self, reply, frame, due):
+        try:
+            ok = reply(frame, now=True)  # now: never queued in the link for later (a late door lets anyone in)
+        except Exception:  # a link gone meanwhile
+            log.exception("%s: door open for scan %d not sent", due.device, due.scan)
+            ok = False
+        if ok:
             self.stats["door_opens"] += 1
             log.info("%s: guard's confirmation of scan %d sent (hold %d)", due.device, due.scan, due.hold)
-            try:
-                reply(frame)
-            except Exception:  # a link gone meanwhile: that door stays shut (the guard is there)
-                log.exception("%s: door open for scan %d not sent", due.device, due.scan)
-        return len(sends)
+        return ok
 
     def _handle(self, frame, reply, origin):
         try:

@@ -30,8 +30,8 @@ IDLE_S = 1.0  # the decider thread ends after this long without frames (and star
 
 
 class Pending:
-    """A frame waiting for its batch, with the reply() of the link it came from. waits: the caller waits on done and
-    replies itself (Gateway.handle); otherwise the decider replies after the COMMIT (Gateway.submit)."""
+    """A frame waiting for its batch, with the reply() of the link it came from; the decider replies after the
+    COMMIT. waits: the caller waits on done (Gateway.handle); otherwise it went on at once (Gateway.submit)."""
 
     __slots__ = ("frame", "origin", "reply", "answers", "done", "came")
 
@@ -88,6 +88,14 @@ class FrameQueue:
         with self._wake:
             yield
 
+    @contextmanager
+    def between_batches(self):
+        """No batch is being decided or answered while this runs, and none starts (frames sent to units inside it
+        come after every answer drawn before it, and before every later one)."""
+        with self._wake:
+            self._wake.wait_for(lambda: not self._busy)
+            yield
+
     def wait_idle(self, timeout=None):
         """Wait until every frame taken so far is decided and its answers released. -> False on timeout."""
         with self._wake:
@@ -135,15 +143,15 @@ class FrameQueue:
                 self._wake.notify_all()
 
     def _release(self, batch):
+        """Every answer is sent here, before the next batch is taken: in the order their counters were drawn."""
         for pending in batch:
-            if pending.done is not None:
-                pending.done.set()
-                continue
             for answer in pending.answers:
                 try:
                     pending.reply(answer)
                 except Exception:  # a link that cannot send loses that answer (the unit resends), nothing more
                     log.exception("answer not sent")
+            if pending.done is not None:
+                pending.done.set()
 
     def _shed(self, why, count):
         """Frames dropped undecided under overload: counted, and said at most once per 10 s with the count."""

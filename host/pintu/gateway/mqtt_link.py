@@ -83,8 +83,13 @@ class MqttLink:
         self.client.disconnect()
         self.client.loop_stop()
 
-    def send(self, site, device, frame):
-        info = self.client.publish(down_topic(site, device), frame, qos=QOS)
+    def send(self, site, device, frame, now=False):
+        """now: only if it can go at once, never held for a reconnection: QoS 0 while connected (at QoS 1 the client
+        queues what it cannot send and sends it after reconnecting, however late; the broker keeps no QoS 0 message
+        for a unit that is away). For a guard's door open (checkin/door_opens.py). -> whether it went."""
+        if now and not self.connected.is_set():
+            return False
+        info = self.client.publish(down_topic(site, device), frame, qos=0 if now else QOS)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 
     def _on_socket_open(self, client, userdata, sock):
@@ -122,7 +127,7 @@ class MqttLink:
             log.warning("oversize payload (%d bytes) on %s dropped", len(payload), message.topic)
             return
 
-        def reply(frame, site=site, device=device):
-            return self.send(site, device, frame)
+        def reply(frame, now=False, site=site, device=device):
+            return self.send(site, device, frame, now)
 
         self.on_frame(bytes(payload), reply, (site, device))

@@ -46,8 +46,9 @@ class SerialLink:
             self._thread.join(timeout=5)
         self._close_port()
 
-    def send(self, frame):
-        """Write one frame; False when the port is not open (the unit is unplugged)."""
+    def send(self, frame, now=False):
+        """Write one frame; False when the port is not open (the unit is unplugged). A serial write is always now or
+        never (the link contract's now=True)."""
         port = self._port
         if port is None:
             return False
