@@ -79,6 +79,6 @@ def console(tmp_path, database):
     clock = FakeClock()
     app = create_app(office.path, throttle=auth.LoginThrottle(clock=clock), stream_s=0.3)
     with TestClient(app):  # runs the app's lifespan: its connections close at the end
-        yield SimpleNamespace(office=office, app=app, clock=clock, browser=lambda address="testclient": Browser(app, address),
-                              data=office.data, at=time.time())
+        yield SimpleNamespace(office=office, app=app, clock=clock, data=office.data, at=time.time(),
+                              browser=lambda address="testclient": Browser(app, address))
     office.data.close()

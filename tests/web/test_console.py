@@ -9,7 +9,7 @@ from pintu.checkin import events
 from tests.gateway.conftest import PEOPLE
 from tests.gateway.test_gateway import Unit, ask
 
-from .conftest import ACCOUNTS, PASSWORD, Browser, FakeClock, csrf_of
+from .conftest import ACCOUNTS, PASSWORD, Browser, csrf_of
 
 ALL, OFFICE, CITY = {"kota", "kepala", "satpam"}, {"kota", "kepala"}, {"kota"}
 # Who may use each route, written out here (not read from the app) so that a route whose roles change fails here.
@@ -367,91 +367,3 @@ def test_the_hourly_chart_is_svg_drawn_on_the_server():
     heights = {r.find(ns + "title").text: float(r.get("height")) for r in bars}
     assert heights["09:00 HIJAU 3"] == 3 * heights["09:00 <b> 1"]  # bars in proportion to the counts
 
-
-def test_failures_for_a_name_throttle_only_the_address_that_sent_them(console):
-    """Wrong passwords sent for a guard's name from one address do not lock the guard out at another (a known
-    account name is no lockout switch); the address that sent them is throttled, for every name."""
-    attacker, guard = console.browser("203.0.113.9"), console.browser("192.0.2.10")
-    for _ in range(10):
-        assert attacker.login("satpam", "wrong-password").status_code in (401, 429)
-    assert attacker.login("satpam").status_code == 429  # the right password, from the throttled address
-    assert attacker.login("kepala").status_code == 429  # and any other name from it
-    assert guard.login("satpam").status_code == 303  # the guard, elsewhere, logs in at once
-    assert guard.get("/door/kantor").status_code == 200
-
-
-def test_parallel_login_tries_cannot_all_pass_one_check():
-    """begin() checks and counts a try in one step: tries still verifying their password count already, so a burst
-    sent at once gets only FREE_FAILURES through; a correct one takes its own count back."""
-    from pintu.web.auth import LoginThrottle
-
-    clock = FakeClock()
-    throttle = LoginThrottle(clock=clock)
-    keys = throttle.keys("Satpam", "203.0.113.9")
-    tries = [throttle.begin(keys) for _ in range(8)]  # none has finished yet
-    assert [wait for wait, _ in tries] == [0] * LoginThrottle.FREE_FAILURES + [3, 3, 3]
-    alone = LoginThrottle(clock=clock)
-    for _ in range(4):
-        alone.begin(alone.keys("satpam", "198.51.100.1"))  # four wrong passwords, then the right one
-    wait, ticket = alone.begin(alone.keys("satpam", "198.51.100.1"))
-    assert wait == 0
-    alone.succeeded(ticket)
-    assert alone.wait(alone.keys("satpam", "198.51.100.1")) == 0  # the correct try was not held against it
-
-
-@pytest.fixture
-def served(console):
-    """The console's office served by uvicorn on a loopback port in this process, with streams that last a minute
-    (Starlette's TestClient delivers a response only when it is complete: a stream must be read as it comes)."""
-    import threading
-
-    import uvicorn
-
-    from pintu.web.app import create_app
-    from tests.mosquitto import free_port, wait_port
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(console.office.path, stream_s=60), host="127.0.0.1",
-                                           port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_port(port, timeout=30)
-        yield "http://127.0.0.1:%d" % port
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
-@pytest.mark.parametrize("end", ["logout", "password", "removed"])
-def test_the_live_stream_ends_with_its_session(console, served, end):
-    """A stream opened by a session stops when the session no longer holds (a logout or a new password from
-    another browser of the account, a removed account): no event of the site is sent after that."""
-    import httpx
-
-    from pintu.registry import users
-
-    def browser():
-        return Browser(None, client=httpx.Client(base_url=served, follow_redirects=False, timeout=30))
-
-    door, other = browser(), browser()
-    assert door.login("satpam").status_code == 303 and other.login("satpam").status_code == 303
-    after = console.data.store.last_event_id()
-    with door.client.stream("GET", "/door/kantor/stream", params={"after": after}) as response:
-        lines = response.iter_lines()
-        assert next(lines) == "retry: 1000"  # the session was checked, the stream runs
-        if end == "logout":
-            assert other.post("/logout").status_code == 303
-        elif end == "password":
-            assert other.post("/account/password", {"old": PASSWORD, "new": "new-password-1",
-                                                    "again": "new-password-1"}).status_code == 303
-        else:
-            users.remove_user(console.data, "satpam")
-        checkin.admit(console.data, "kantor", PEOPLE["budi"][0])  # an event after the session ended
-        sent = []
-        for line in lines:  # ends when the server ends the stream (the old code went on for STREAM_S)
-            sent.append(line)
-            if line.startswith("id: "):
-                break
-    assert not [line for line in sent if line.startswith("id: ")], sent
-    assert door.get("/door/kantor").status_code == 303  # the reconnecting page is sent to the login page
