@@ -45,8 +45,8 @@ def csrf_of(html):
 class Browser:
     """A TestClient that keeps the form token of the last page, as a browser keeps the page."""
 
-    def __init__(self, app):
-        self.client = TestClient(app, follow_redirects=False)
+    def __init__(self, app, address="testclient", client=None):
+        self.client = client or TestClient(app, follow_redirects=False, client=(address, 50000))
         self.token = csrf_of(self.client.get("/login").text)
 
     def login(self, name, password=PASSWORD):
@@ -79,6 +79,6 @@ def console(tmp_path, database):
     clock = FakeClock()
     app = create_app(office.path, throttle=auth.LoginThrottle(clock=clock), stream_s=0.3)
     with TestClient(app):  # runs the app's lifespan: its connections close at the end
-        yield SimpleNamespace(office=office, app=app, clock=clock, browser=lambda: Browser(app),
-                              data=office.data, at=time.time())
+        yield SimpleNamespace(office=office, app=app, clock=clock, data=office.data, at=time.time(),
+                              browser=lambda address="testclient": Browser(app, address))
     office.data.close()

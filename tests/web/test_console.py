@@ -366,3 +366,4 @@ def test_the_hourly_chart_is_svg_drawn_on_the_server():
         ("09:00 HIJAU 3", COLOURS["GREEN"]), ("09:00 <b> 1", COLOURS["RED"]), ("14:00 X 2", COLOURS["BLACK"])])
     heights = {r.find(ns + "title").text: float(r.get("height")) for r in bars}
     assert heights["09:00 HIJAU 3"] == 3 * heights["09:00 <b> 1"]  # bars in proportion to the counts
+

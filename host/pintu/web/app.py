@@ -29,15 +29,14 @@ def login_page(request, ctx):
 @guarded(PUBLIC, ("POST",))
 def login(request, ctx):
     name, password = str(ctx.form.get("name", ""))[:100], str(ctx.form.get("password", ""))
-    keys = [("name", name.casefold()), ("ip", request.client.host if request.client else "")]
-    wait = ctx.console.throttle.wait(keys)
+    throttle = ctx.console.throttle
+    wait, ticket = throttle.begin(throttle.keys(name, request.client.host if request.client else ""))
     if wait:
         return ctx.render("login.html", status=429, error=ctx.t("login_throttled", seconds=wait))
     user = users.authenticate(ctx.data, name, password)
-    if user is None:
-        ctx.console.throttle.failed(keys)
+    if user is None:  # the try stays counted as failed
         return ctx.render("login.html", status=401, error=ctx.t("login_failed"))
-    ctx.console.throttle.succeeded(keys[0])
+    throttle.succeeded(ticket)
     ctx.session = ctx.console.sessions.make(user)
     return RedirectResponse("/", status_code=303)
 

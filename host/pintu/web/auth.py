@@ -9,6 +9,7 @@ form token only, so the login form is protected as every other form is.
 
 import hmac
 import secrets
+import threading
 import time
 from collections import OrderedDict
 
@@ -63,10 +64,16 @@ def token_ok(session, sent):
 
 
 class LoginThrottle:
-    """After FREE_FAILURES failed logins for a name or from an address, further tries are refused for a delay that
-    doubles with each failure, up to MAX_DELAY_S; a correct login clears the name's count, and a key without a failure
-    for FORGET_S starts afresh (an office's shared address is not punished for last month's typos). Counts live in
-    memory (one `pintu web` process); at most MAX_TRACKED keys are kept, the oldest dropped first."""
+    """After FREE_FAILURES failed logins for a name from an address, or from an address for any names, further tries
+    of that key are refused for a delay that doubles with each failure, up to MAX_DELAY_S. The name's count is kept
+    per (name, address): failures sent for a guard's name from somewhere else never lock the guard out (a known
+    account name is no lockout switch), while the address that sent them is throttled. A correct login clears its
+    (name, address) count, and a key without a failure for FORGET_S starts afresh (an office's shared address is not
+    punished for last month's typos). Counts live in memory (one `pintu web` process); at most MAX_TRACKED keys are
+    kept, the oldest dropped first.
+
+    begin() checks and counts a try in one step under a lock (a try counts as failed until succeeded() takes it
+    back): parallel tries cannot all pass one check while the password is being verified."""
 
     FREE_FAILURES = 5
     FIRST_DELAY_S = 2
@@ -77,15 +84,53 @@ class LoginThrottle:
     def __init__(self, clock=time.monotonic):
         self._clock = clock
         self._failures = OrderedDict()  # key -> (count, blocked until, last failure)
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def keys(name, address):
+        """The keys of a login try: the name from this address, and the address."""
+        return [("name", name.casefold(), address), ("ip", address)]
 
     def wait(self, keys):
         """Seconds before another try is allowed for any of keys (0: now)."""
-        now = self._clock()
+        with self._lock:
+            return self._wait(keys, self._clock())
+
+    def failed(self, keys):
+        with self._lock:
+            self._fail(keys, self._clock())
+
+    def begin(self, keys):
+        """-> (seconds to wait, None) when refused, else (0, ticket): the try is counted as failed until
+        succeeded(ticket)."""
+        with self._lock:
+            now = self._clock()
+            wait = self._wait(keys, now)
+            if wait:
+                return wait, None
+            before = {key: self._failures.get(key) for key in keys}
+            self._fail(keys, now)
+            return 0, (before, {key: self._failures.get(key) for key in keys})
+
+    def succeeded(self, ticket):
+        """A correct login: its (name, address) count is cleared; the address's count goes back to what it was
+        before this try, unless another try changed it meanwhile (then this try's failure stays counted: fail
+        closed)."""
+        before, after = ticket
+        with self._lock:
+            for key in before:
+                if key[0] == "name":
+                    self._failures.pop(key, None)
+                elif self._failures.get(key) == after[key]:
+                    self._failures.pop(key, None)
+                    if before[key] is not None:
+                        self._failures[key] = before[key]
+
+    def _wait(self, keys, now):
         return max([0] + [int(self._failures[k][1] - now) + 1 for k in keys
                           if k in self._failures and self._failures[k][1] > now])
 
-    def failed(self, keys):
-        now = self._clock()
+    def _fail(self, keys, now):
         for key in keys:
             count, _, last = self._failures.pop(key, (0, 0, now))
             count = 1 if now - last > self.FORGET_S else count + 1
@@ -95,6 +140,3 @@ class LoginThrottle:
             self._failures[key] = (count, blocked, now)
             while len(self._failures) > self.MAX_TRACKED:
                 self._failures.popitem(last=False)
-
-    def succeeded(self, key):
-        self._failures.pop(key, None)

@@ -17,6 +17,7 @@ from pintu.data.datadir import DataDir, session_key
 from pintu.errors import PintuError
 from pintu.registry import users
 from pintu.web import auth
+from pintu.web.manual import ManualChecks
 from pintu.web.messages import lang_of, text
 
 PUBLIC = ()  # a route anyone may use (the login page, the language switch, the assets)
@@ -70,7 +71,7 @@ class Console:
         self.sessions = auth.Sessions(session_key(self.data_dir), idle_s)
         self.throttle = throttle or auth.LoginThrottle()
         self.templates = jinja2.Environment(loader=jinja2.PackageLoader("pintu.web", "templates"), autoescape=True)
-        self.manual = {}  # token -> (nik, site, user id, expires): a checked NIK waits here, never in the page
+        self.manual = ManualChecks()  # a checked NIK waits here, never in the page or the cookie
         self._local = threading.local()
         self._opened = []
         self.lock = threading.Lock()
@@ -109,8 +110,8 @@ class Console:
             return PlainTextResponse(text(lang, "forbidden"), status_code=403)
         if roles is PUBLIC:
             return Context(self, request, session or self.sessions.make(), None, lang, data, form)
-        user = data.store.get_user(session["u"]) if session and isinstance(session.get("u"), int) else None
-        if user is None or user["disabled"] is not None or user["sessions"] != session.get("n"):
+        user = session_user(data, session)
+        if user is None:
             return RedirectResponse("/login", status_code=303)
         if user["role"] not in roles:
             return not_found(lang)
@@ -125,6 +126,15 @@ class Console:
             auth.set_cookie(response, auth.COOKIE, self.sessions.dump(ctx.session), ctx.request.url.scheme == "https",
                             self.sessions.idle_s)
         return response
+
+
+def session_user(data, session):
+    """The account of a session that still holds (one query by primary key), or None: no account, a removed or
+    disabled account, or an older session number (a logout or a new password since)."""
+    user = data.store.get_user(session["u"]) if session and isinstance(session.get("u"), int) else None
+    if user is None or user["disabled"] is not None or user["sessions"] != session.get("n"):
+        return None
+    return user
 
 
 def not_found(lang):

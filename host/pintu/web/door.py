@@ -13,12 +13,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from pintu import checkin
-from pintu.web import auth, views
-from pintu.web.console import DOOR, guarded, int_param, not_found
+from pintu.web import views
+from pintu.web.console import DOOR, guarded, int_param, not_found, session_user
 from pintu.web.messages import reason_text, verdict_text
 
-MANUAL_TTL_S = 120  # a "Tamu tanpa HP" check must be answered within two minutes, by whoever made it
-MAX_MANUAL = 1000  # checks waiting at once: a flood of them never grows the process
 POLL_S = 0.25  # the live stream's look at the database
 STREAM_S = 300  # a stream ends after this; the browser reconnects with Last-Event-ID (and a fresh session check)
 KEEPALIVE_S = 15
@@ -29,8 +27,8 @@ log = logging.getLogger("pintu.web")
 @guarded(DOOR)
 def door(request, ctx):
     page = views.door_page(ctx.data, ctx.site, ctx.lang)
-    manual = ctx.console.manual.get(ctx.session.get("m")) if ctx.session.get("m") else None
-    return ctx.render("door.html", manual_result=ctx.session.get("mr") if manual else None, **page)
+    result = ctx.console.manual.result(ctx.session.get("m"), ctx.site, ctx.user["id"])
+    return ctx.render("door.html", manual_result=result, **page)
 
 
 async def door_stream(request):
@@ -41,11 +39,16 @@ async def door_stream(request):
         return ctx
     # The last event the page has: a number the browser sends back, bounded before it reaches the database.
     after = int_param(request.headers.get("last-event-id") or request.query_params.get("after")) or 0
-    site, lang = ctx.site, ctx.lang
+    site, lang, session = ctx.site, ctx.lang, ctx.session
 
     def look(since):
+        """-> the new events, or None when the session no longer holds (a logout, a new password, a disabled or
+        removed account since the stream opened): checked before every look, so nothing is sent after it ends."""
         try:
-            return views.new_events(console.data(), [site], since, lang)
+            data = console.data()
+            if session_user(data, session) is None:
+                return None
+            return views.new_events(data, [site], since, lang)
         except sqlite3.Error as exc:  # storage failing: the page shows nothing new, and tries again
             log.warning("live view: storage error (%s)", exc)
             return []
@@ -56,6 +59,8 @@ async def door_stream(request):
         yield "retry: 1000\n\n"
         while time.monotonic() - started < (console.stream_s or STREAM_S):
             rows = await run_in_threadpool(look, after)
+            if rows is None:
+                return  # the browser reconnects, and is sent to the login page
             for row in rows:
                 after = row["id"]
                 last_sent = time.monotonic()
@@ -108,28 +113,16 @@ def manual_check(request, ctx):
     """Decide with the site's policy and record nothing (dry run); the NIK waits server-side for Admit."""
     nik = str(ctx.form.get("nik", ""))[:40]
     decision = checkin.admit(ctx.data, ctx.site, nik, operator=ctx.operator, dry_run=True)
-    console, now = ctx.console, time.monotonic()
-    with console.lock:
-        for key in [k for k, v in console.manual.items() if v[3] < now]:
-            del console.manual[key]
-        if len(console.manual) > 1000:  # bounded: a flood of checks never grows the process
-            console.manual.clear()
-        token = auth.new_token()
-        console.manual[token] = (nik, ctx.site, ctx.user["id"], now + MANUAL_TTL_S)
-    ctx.session["m"] = token
-    ctx.session["mr"] = ctx.t("manual_result", nik=views.mask_nik(nik), verdict=verdict_text(
-        ctx.lang, decision.verdict_name), reason=reason_text(ctx.lang, decision.reason_name))
+    result = ctx.t("manual_result", nik=views.mask_nik(nik), verdict=verdict_text(ctx.lang, decision.verdict_name),
+                   reason=reason_text(ctx.lang, decision.reason_name))
+    ctx.session["m"] = ctx.console.manual.put(nik, ctx.site, ctx.user["id"], result)
+    ctx.session.pop("mr", None)  # a cookie from before this change: the result is no longer kept there
     return ctx.back("/door/%s" % ctx.site)
 
 
 def _take_manual(ctx):
-    token = ctx.session.pop("m", None)
     ctx.session.pop("mr", None)
-    with ctx.console.lock:
-        entry = ctx.console.manual.pop(token, None) if isinstance(token, str) else None
-    if entry is None or entry[1] != ctx.site or entry[2] != ctx.user["id"] or entry[3] < time.monotonic():
-        return None
-    return entry[0]
+    return ctx.console.manual.take(ctx.session.pop("m", None), ctx.site, ctx.user["id"])
 
 
 @guarded(DOOR, ("POST",))

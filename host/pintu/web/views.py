@@ -54,7 +54,8 @@ def door_page(data, site_id, lang, at=None):
         "scans": [event_view(row, lang, row["id"] in acked) for row in recent],
         "alerts": alerts,
         "holds": holds.pending(data, site_id, at),
-        "last_id": store.last_event_id(),
+        # The live stream goes on from the newest event of this site the page has (never a figure of all sites).
+        "last_id": max([row["id"] for row in recent], default=0),
     }
 
 
