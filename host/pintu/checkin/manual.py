@@ -34,14 +34,19 @@ def _operator(operator):
     return check_name(operator, "--operator") if operator else None
 
 
+def _site_row(store, site):
+    site_row = store.get_site(site)
+    if site_row is None:
+        raise PintuError("unknown site %r" % site)
+    return site_row
+
+
 def _by_hand(data, site, nik, direction, operator, at, dry_run):
     operator = _operator(operator)
     nik_hash = data.nik.hash(normalise_nik(nik))
     at = time.time() if at is None else at
     store = data.store
-    site_row = store.get_site(site)
-    if site_row is None:
-        raise PintuError("unknown site %r" % site)
+    site_row = _site_row(store, site)
     try:
         with store.write(rollback=dry_run):
             person = store.find_person(nik_hash)
@@ -88,9 +93,7 @@ def _settle(data, site, person_of, confirm, operator, at):
     operator = _operator(operator)
     at = time.time() if at is None else at
     store = data.store
-    site_row = store.get_site(site)
-    if site_row is None:
-        raise PintuError("unknown site %r" % site)
+    site_row = _site_row(store, site)
     try:
         with store.write():
             person = person_of(store)
