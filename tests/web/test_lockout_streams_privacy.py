@@ -158,3 +158,19 @@ def test_the_door_page_tells_nothing_of_other_sites_events(console):
     browser.login("satpam")
     after = int(re.search(r'data-after="(\d+)"', browser.get("/door/kantor").text).group(1))
     assert after == first["kantor"] < console.data.store.last_event_id()
+
+
+def test_a_removed_accounts_session_never_opens_a_later_account(console):
+    """A guard's account removed, then a new account added: SQLite would give the new row the removed one's id (a
+    rowid is max + 1), and the removed guard's old cookie, naming that id and session number, would log in as the new
+    account — a city admin here. Account ids are never reused."""
+    from pintu.registry import users
+
+    names = [u["name"] for u in users.list_users(console.data)]
+    last = max(names, key=lambda name: users.find_user(console.data, name)["id"])
+    old = console.browser()
+    assert old.login(last).status_code == 303 and old.get("/account").status_code == 200
+    users.remove_user(console.data, last)
+    users.add_user(console.data, "walikota", users.CITY_ADMIN, PASSWORD)
+    assert old.get("/city").status_code in (303, 404)  # to the login page (or nothing): never the city view
+    assert old.get("/account").status_code == 303

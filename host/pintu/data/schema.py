@@ -187,7 +187,9 @@ $$ BEGIN UPDATE registry_generation SET n = n + 1; RETURN NULL; END $$;
 )
 
 _STEP7 = """CREATE TABLE users (
-    id INTEGER PRIMARY KEY,
+    -- never reused (AUTOINCREMENT): a session names its account by id, and a removed guard's old cookie must not
+    -- name an account added later (SQLite would otherwise give it max(id) + 1, the removed one's)
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,
     role TEXT NOT NULL,
     hash TEXT NOT NULL,

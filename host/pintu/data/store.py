@@ -205,7 +205,8 @@ class Store(BatchSupport, RegistrySql, RecordSql, UserSql):
         self._db.executemany(sql, rows)
 
     def tables(self):
-        return [row[0] for row in self._all("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return [row[0] for row in self._all("SELECT name FROM sqlite_master WHERE type = 'table'"
+                                            " AND name NOT LIKE 'sqlite_%' ORDER BY name")]
 
 
 class Checkpointer:
