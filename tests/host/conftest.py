@@ -6,6 +6,7 @@ import pytest
 
 from pintu import registry
 from pintu.data.datadir import DataDir
+from tests.conftest import create_postgres_database, drop_postgres_database
 
 # A fixed moment (local time) so dose dates and health windows are deterministic.
 NOW = datetime.datetime(2021, 9, 1, 10, 0).timestamp()
@@ -19,6 +20,14 @@ NIK = {
     "eko": "3275010505920005",
     "fajar": "3275010606870006",
 }
+
+
+@pytest.fixture
+def url():
+    """A scratch PostgreSQL database (tests that move a data directory onto PostgreSQL, or open it there)."""
+    url = create_postgres_database()
+    yield url
+    drop_postgres_database(url)
 
 
 @pytest.fixture

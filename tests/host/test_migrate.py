@@ -1,7 +1,6 @@
 """`pintu migrate --to postgresql://...`: an SQLite data directory's whole record copied into PostgreSQL, ids and
 all, and the directory working on PostgreSQL afterwards with the same keys."""
 
-import pytest
 from click.testing import CliRunner
 
 from pintu import checkin, registry
@@ -10,16 +9,8 @@ from pintu.data.datadir import DataDir
 from pintu.data.transfer import MADE_BY_SCHEMA, TABLES
 from pintu.registry import cards, guards
 from pintu_protocol.verdicts import GREEN, HOLD
-from tests.conftest import create_postgres_database, drop_postgres_database
 
 from .conftest import NIK, NOW, add_person
-
-
-@pytest.fixture
-def url():
-    url = create_postgres_database()
-    yield url
-    drop_postgres_database(url)
 
 
 def _rows(store, table):

@@ -18,13 +18,6 @@ from tests.conftest import create_postgres_database, drop_postgres_database
 from .conftest import NIK
 
 
-@pytest.fixture
-def url():
-    url = create_postgres_database()
-    yield url
-    drop_postgres_database(url)
-
-
 def test_init_database_keeps_keys_here_and_the_url_owner_only(tmp_path, url):
     folder = tmp_path / "d"
     result = CliRunner().invoke(main, ["--data", str(folder), "init", "--database", url])

@@ -103,7 +103,7 @@ class Gateway:
         -> the answers (none when storage failed: the unit shows OFFLINE). origin: the (site, device) the medium
         itself names (an MQTT topic), or None."""
         if self._frames.in_decider():  # a reply() that sends another frame: decided here and now
-            pending = Pending(frame, origin, reply, waits=True)
+            pending = Pending(frame, origin, reply)  # nobody waits for it: answered just below
             self._decide_locked([pending])
             for answer in pending.answers:
                 reply(answer)
